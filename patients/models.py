@@ -1,0 +1,185 @@
+from django.contrib.postgres.functions import RandomUUID
+from django.db import models
+from django.db.models.functions import Now
+from simple_history.models import HistoricalRecords
+
+from patients.feature_contract import BINARY_FLAGS, CONDITIONS
+from riskplatform.core.constraints import at_least, between, one_of
+
+MIN_AGE, MAX_AGE = 0, 120
+
+
+class Department(models.Model):
+    department_id = models.AutoField(primary_key=True)
+    department_name = models.CharField(max_length=100, unique=True)
+    department_code = models.CharField(max_length=20, unique=True)
+    department_head = models.CharField(max_length=100, null=True, blank=True)
+    contact_email = models.EmailField(max_length=100, null=True, blank=True)
+    # Which tiers this department's worklist flags (some focus on critical only).
+    flag_high_risk = models.BooleanField(default=True, db_default=True)
+    flag_critical_risk = models.BooleanField(default=True, db_default=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        db_table = "departments"
+        ordering = ["department_name"]
+
+    def __str__(self) -> str:
+        return self.department_name
+
+
+class DataSource(models.TextChoices):
+    X_TEST = "X_TEST", "Baseline cohort (X_test)"
+    NEW_PATIENT = "NEW_PATIENT", "New patient"
+    IMPORTED = "IMPORTED", "Imported"
+
+
+class Gender(models.TextChoices):
+    MALE = "M", "Male"
+    FEMALE = "F", "Female"
+    OTHER = "Other", "Other"
+
+
+class Race(models.TextChoices):
+    WHITE = "White"
+    BLACK = "Black"
+    HISPANIC = "Hispanic"
+    ASIAN = "Asian"
+    OTHER = "Other"
+
+
+class Patient(models.Model):
+    """A patient. `patient_uuid` is the only identifier that leaves the system."""
+
+    patient_id = models.BigAutoField(primary_key=True)
+    patient_uuid = models.UUIDField(unique=True, db_default=RandomUUID(), editable=False)
+    external_id = models.CharField(max_length=50, unique=True, null=True, blank=True)
+
+    age = models.IntegerField()
+    gender = models.CharField(max_length=10, choices=Gender.choices, null=True, blank=True)
+    race = models.CharField(max_length=50, choices=Race.choices, null=True, blank=True)
+
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, db_column="department_id", related_name="patients"
+    )
+    primary_provider_id = models.IntegerField(null=True, blank=True)
+
+    data_source = models.CharField(max_length=20, choices=DataSource.choices)
+    is_active = models.BooleanField(default=True, db_default=True)
+
+    annual_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    cost_percentile = models.DecimalField(max_digits=5, decimal_places=3, null=True, blank=True)
+
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    created_by = models.CharField(max_length=50, null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.CharField(max_length=50, null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        db_table = "patients"
+        ordering = ["patient_id"]
+        indexes = [
+            models.Index(fields=["data_source"], name="idx_patients_data_source"),
+            models.Index(fields=["created_at"], name="idx_patients_created_at"),
+            models.Index(fields=["annual_cost"], name="idx_patients_annual_cost"),
+        ]
+        constraints = [
+            between("age", MIN_AGE, MAX_AGE, name="patients_age_plausible", nullable=False),
+            one_of("gender", Gender.values, name="patients_gender_valid"),
+            one_of("race", Race.values, name="patients_race_valid"),
+            one_of(
+                "data_source", DataSource.values, name="patients_data_source_valid", nullable=False
+            ),
+            at_least("annual_cost", 0, name="patients_annual_cost_non_negative"),
+            between("cost_percentile", 0, 1, name="patients_cost_percentile_0_1"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.patient_uuid)
+
+
+def _condition_field() -> models.SmallIntegerField:
+    return models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")
+
+
+def _binary_field() -> models.SmallIntegerField:
+    return models.SmallIntegerField(help_text="0 or 1")
+
+
+def _measure(max_digits: int = 8, decimal_places: int = 2) -> models.DecimalField:
+    return models.DecimalField(max_digits=max_digits, decimal_places=decimal_places)
+
+
+class PatientFeatures(models.Model):
+    """The clinical feature vector of one patient (feature contract v1 with `patients`)."""
+
+    feature_id = models.BigAutoField(primary_key=True)
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, db_column="patient_id", related_name="features"
+    )
+
+    is_elderly = models.BooleanField()
+
+    has_alzheimers = _condition_field()
+    has_chf = _condition_field()
+    has_ckd = _condition_field()
+    has_cancer = _condition_field()
+    has_copd = _condition_field()
+    has_depression = _condition_field()
+    has_diabetes = _condition_field()
+    has_ischemic_heart = _condition_field()
+    has_ra_oa = _condition_field()
+    has_stroke = _condition_field()
+
+    total_admissions_2008 = _measure()
+    total_hospital_days_2008 = _measure()
+    days_since_last_admission = _measure()
+    recent_admission = _binary_field()
+    total_outpatient_visits_2008 = _measure()
+    high_outpatient_user = _binary_field()
+
+    total_annual_cost = _measure(10, 2)
+    cost_percentile = _measure(5, 3)
+    high_cost = _binary_field()
+    total_inpatient_cost = _measure(10, 2)
+
+    frailty_score = _measure(8, 4)
+    complexity_index = _measure(8, 4)
+
+    feature_version = models.IntegerField(default=1, db_default=1)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        db_table = "patient_features"
+        verbose_name = "patient features"
+        verbose_name_plural = "patient features"
+        indexes = [models.Index(fields=["complexity_index"], name="idx_features_complexity")]
+        constraints = [
+            *(one_of(c, (0, 1, 2), name=f"features_{c}_code", nullable=False) for c in CONDITIONS),
+            *(one_of(f, (0, 1), name=f"features_{f}_binary", nullable=False) for f in BINARY_FLAGS),
+            *(
+                at_least(f, 0, name=f"features_{f}_non_negative", nullable=False)
+                for f in (
+                    "total_admissions_2008",
+                    "total_hospital_days_2008",
+                    "days_since_last_admission",
+                    "total_outpatient_visits_2008",
+                    "total_annual_cost",
+                    "total_inpatient_cost",
+                    "frailty_score",
+                    "complexity_index",
+                )
+            ),
+            between("cost_percentile", 0, 1, name="features_cost_percentile_0_1", nullable=False),
+            at_least("feature_version", 1, name="features_version_positive", nullable=False),
+        ]
+
+    def __str__(self) -> str:
+        return f"Features of {self.patient}"

@@ -1,0 +1,166 @@
+from django.db import models
+from django.db.models import CheckConstraint, ExpressionWrapper, Q
+from django.db.models.functions import Now
+from simple_history.models import HistoricalRecords
+
+from patients.models import Patient
+from riskplatform.core.constraints import between, one_of
+from riskplatform.core.windows import TIER_LABELS, PredictionWindow, RiskTier
+
+
+class ModelStatus(models.TextChoices):
+    CANDIDATE = "candidate"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class ModelVersion(models.Model):
+    """The model registry. One artifact holds the three window models of a version."""
+
+    version = models.CharField(max_length=20, unique=True, help_text="For example v1.0")
+    status = models.CharField(
+        max_length=10, choices=ModelStatus.choices, default=ModelStatus.CANDIDATE
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    created_by = models.CharField(max_length=50, null=True, blank=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    feature_contract_version = models.IntegerField(default=1)
+    # {"mode": "fixed" | "percentile", "30_day": [t2, t3, t4, t5], ...}: a score at or above
+    # t_k is at least tier k.
+    tier_thresholds = models.JSONField()
+    metrics = models.JSONField(default=dict, blank=True)
+    training_fingerprint = models.CharField(max_length=64, null=True, blank=True)
+
+    artifact = models.BinaryField()
+    artifact_sha256 = models.CharField(max_length=64)
+    notes = models.TextField(blank=True, default="")
+
+    # The artifact is megabytes; history keeps who changed status and metadata, not copies.
+    history = HistoricalRecords(excluded_fields=["artifact"])
+
+    class Meta:
+        db_table = "model_versions"
+        ordering = ["-created_at"]
+        constraints = [
+            one_of(
+                "status", ModelStatus.values, name="model_versions_status_valid", nullable=False
+            ),
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status=ModelStatus.ACTIVE),
+                name="model_versions_one_active",
+            ),
+            CheckConstraint(
+                condition=Q(artifact_sha256__regex=r"^[0-9a-f]{64}$"),
+                name="model_versions_sha256_hex",
+            ),
+            CheckConstraint(
+                condition=Q(feature_contract_version__gte=1),
+                name="model_versions_contract_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} ({self.status})"
+
+
+def _tier_label_matches() -> CheckConstraint:
+    condition = Q()
+    for tier, label in TIER_LABELS.items():
+        condition |= Q(risk_tier=tier, tier_label=label)
+    return CheckConstraint(condition=condition, name="predictions_tier_label_matches")
+
+
+class Prediction(models.Model):
+    """One model's risk score for one patient and window.
+
+    History is kept: re-scoring a patient under the same version marks the old row
+    superseded (`superseded_at`) instead of replacing it. The partial unique index then
+    guarantees one current prediction per (patient, window, model version), which is what
+    "latest prediction" means everywhere; no MAX(timestamp) subquery is needed.
+    """
+
+    prediction_id = models.BigAutoField(primary_key=True)
+    # Indexed by (patient_id, prediction_window) below; a separate FK index would be redundant.
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.CASCADE,
+        db_column="patient_id",
+        related_name="predictions",
+        db_index=False,
+    )
+    prediction_window = models.CharField(max_length=10, choices=PredictionWindow.choices)
+    prediction_timestamp = models.DateTimeField(db_default=Now())
+    model_version = models.ForeignKey(
+        ModelVersion,
+        on_delete=models.PROTECT,
+        to_field="version",
+        db_column="model_version",
+        related_name="predictions",
+        db_index=False,
+    )
+    risk_score = models.DecimalField(max_digits=5, decimal_places=4)
+    risk_tier = models.SmallIntegerField(choices=RiskTier.choices)
+    tier_label = models.CharField(max_length=20)
+    is_high_risk = models.GeneratedField(
+        expression=ExpressionWrapper(
+            Q(risk_tier__gte=RiskTier.HIGH), output_field=models.BooleanField()
+        ),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
+    is_critical_risk = models.GeneratedField(
+        expression=ExpressionWrapper(
+            Q(risk_tier=RiskTier.CRITICAL), output_field=models.BooleanField()
+        ),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
+    prediction_confidence = models.DecimalField(
+        max_digits=5, decimal_places=4, null=True, blank=True
+    )
+    created_by = models.CharField(max_length=50, null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "predictions"
+        ordering = ["-prediction_timestamp", "-prediction_id"]
+        indexes = [
+            models.Index(fields=["patient", "prediction_window"], name="idx_pred_patient_window"),
+            models.Index(fields=["risk_tier"], name="idx_pred_risk_tier"),
+            models.Index(fields=["prediction_timestamp"], name="idx_pred_timestamp"),
+            models.Index(fields=["risk_score"], name="idx_pred_risk_score"),
+            # Serves the views: the current predictions of one (active) version.
+            models.Index(
+                fields=["model_version", "prediction_window"],
+                condition=Q(superseded_at__isnull=True),
+                name="idx_pred_current_by_version",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "prediction_window", "model_version"],
+                condition=Q(superseded_at__isnull=True),
+                name="predictions_one_current_per_version",
+            ),
+            one_of(
+                "prediction_window",
+                PredictionWindow.values,
+                name="predictions_window_valid",
+                nullable=False,
+            ),
+            between("risk_score", 0, 1, name="predictions_risk_score_0_1", nullable=False),
+            between("risk_tier", 1, 5, name="predictions_risk_tier_1_5", nullable=False),
+            _tier_label_matches(),
+            between("prediction_confidence", 0, 1, name="predictions_confidence_0_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prediction_window} {self.risk_score} ({self.model_version_id})"
+
+
+from predictions.matviews import DeptRiskDistribution, OrgTierSummary  # noqa: E402
+
+__all__ = ["DeptRiskDistribution", "ModelStatus", "ModelVersion", "OrgTierSummary", "Prediction"]
