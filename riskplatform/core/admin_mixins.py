@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -17,3 +19,31 @@ class ReadOnlyAdminMixin:
 
 class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     pass
+
+
+class PatientSearchMixin:
+    """Admin search by exact patient_uuid or external_id, for patients and their records.
+
+    A UUID column cannot be searched with LIKE, and an invalid UUID must not error, so the
+    term is parsed here instead of listed in `search_fields`.
+    """
+
+    patient_path = "patient__"
+    search_external_id = True
+    search_help_text = "Exact patient UUID or external ID"
+
+    def get_search_fields(self, request: HttpRequest):
+        # Non-empty so that the admin shows the search box; the search itself is below.
+        return (f"={self.patient_path}patient_uuid",)
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            patient_uuid = uuid.UUID(term)
+        except ValueError:
+            if not self.search_external_id:
+                return queryset.none(), False
+            return queryset.filter(**{f"{self.patient_path}external_id": term}), False
+        return queryset.filter(**{f"{self.patient_path}patient_uuid": patient_uuid}), False

@@ -1,4 +1,9 @@
+import secrets
+from pathlib import Path
 from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from riskplatform.core.models import AuditEvent, AuditLog
 
@@ -26,3 +31,20 @@ def audit_event_record(
         model_version=model_version,
         prediction_window=prediction_window,
     )
+
+
+def admin_user_ensure(*, username: str, credentials_path: Path) -> tuple[str, str | None]:
+    """Create the first platform admin if missing, with a random password kept in a
+    0600 file under the local data folder. Returns (username, password or None when the
+    user existed before and no credentials file is known)."""
+    user_model = get_user_model()
+    with transaction.atomic():
+        if user_model.objects.filter(username=username).exists():
+            if credentials_path.exists():
+                return username, credentials_path.read_text().strip()
+            return username, None
+        password = secrets.token_urlsafe(16)
+        user_model.objects.create_superuser(username=username, email=None, password=password)
+    credentials_path.write_text(password)
+    credentials_path.chmod(0o600)
+    return username, password

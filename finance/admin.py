@@ -1,0 +1,79 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from finance.models import FinancialProjection, InterventionPolicy, RoiPositivePatient
+from predictions.admin import ReportViewAdmin
+from riskplatform.core.admin_mixins import PatientSearchMixin, ReadOnlyModelAdmin
+
+
+@admin.register(InterventionPolicy)
+class InterventionPolicyAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "prediction_window",
+        "risk_tier",
+        "intervention_cost",
+        "success_rate_min",
+        "success_rate_max",
+        "addressable_cost_pct",
+        "description",
+        "updated_at",
+    )
+    list_filter = ("prediction_window", "risk_tier")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The (window, tier) a policy answers for is fixed once created.
+        return ("prediction_window", "risk_tier", "updated_at") if obj else ("updated_at",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(FinancialProjection)
+class FinancialProjectionAdmin(PatientSearchMixin, ReadOnlyModelAdmin):
+    list_display = (
+        "patient",
+        "projection_window",
+        "risk_tier",
+        "annual_cost",
+        "window_cost",
+        "intervention_cost",
+        "success_rate_actual",
+        "expected_savings",
+        "net_benefit",
+        "roi_percentage",
+        "roi_category",
+        "actual_savings",
+        "created_at",
+    )
+    list_filter = (
+        "projection_window",
+        "risk_tier",
+        "roi_category",
+        "prediction__model_version",
+        "patient__department",
+        "patient__data_source",
+    )
+    list_select_related = ("patient",)
+    show_full_result_count = False
+
+
+@admin.register(RoiPositivePatient)
+class RoiPositivePatientAdmin(PatientSearchMixin, ReportViewAdmin):
+    patient_path = ""
+    list_display = (
+        "patient_uuid",
+        "department_name",
+        "projection_window",
+        "risk_tier",
+        "tier_label",
+        "risk_score",
+        "annual_cost",
+        "intervention_cost",
+        "expected_savings",
+        "net_benefit",
+        "roi_percentage",
+        "roi_grade",
+    )
+    list_filter = ("projection_window", "roi_grade", "roi_category", "risk_tier", "department_name")
+    search_external_id = False  # the view carries patient_uuid only
+    search_help_text = "Exact patient UUID"

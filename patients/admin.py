@@ -1,0 +1,107 @@
+from django.contrib import admin
+from django.db.models import Count
+from simple_history.admin import SimpleHistoryAdmin
+
+from patients.models import Department, Patient, PatientFeatures
+from riskplatform.core.admin_mixins import PatientSearchMixin
+
+
+@admin.register(Department)
+class DepartmentAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "department_name",
+        "department_code",
+        "department_head",
+        "contact_email",
+        "flag_high_risk",
+        "flag_critical_risk",
+        "patient_count",
+    )
+    list_filter = ("flag_high_risk", "flag_critical_risk")
+    search_fields = ("department_name", "department_code")
+    readonly_fields = ("created_at",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_patient_count=Count("patients"))
+
+    @admin.display(description="Patients", ordering="_patient_count")
+    def patient_count(self, obj: Department) -> int:
+        return obj._patient_count
+
+
+class PatientFeaturesInline(admin.StackedInline):
+    model = PatientFeatures
+    can_delete = False
+    extra = 1
+    max_num = 1
+    readonly_fields = ("feature_version", "created_at", "updated_at")
+    fieldsets = (
+        (
+            "Chronic conditions (0 = missing, 1 = no, 2 = yes)",
+            {
+                "fields": (
+                    "is_elderly",
+                    ("has_alzheimers", "has_chf", "has_ckd", "has_cancer", "has_copd"),
+                    ("has_depression", "has_diabetes", "has_ischemic_heart"),
+                    ("has_ra_oa", "has_stroke"),
+                )
+            },
+        ),
+        (
+            "Utilisation",
+            {
+                "fields": (
+                    ("total_admissions_2008", "total_hospital_days_2008"),
+                    ("days_since_last_admission", "recent_admission"),
+                    ("total_outpatient_visits_2008", "high_outpatient_user"),
+                )
+            },
+        ),
+        (
+            "Costs",
+            {
+                "fields": (
+                    ("total_annual_cost", "cost_percentile", "high_cost"),
+                    "total_inpatient_cost",
+                )
+            },
+        ),
+        ("Derived", {"fields": (("frailty_score", "complexity_index"),)}),
+        ("Version", {"fields": (("feature_version", "created_at", "updated_at"),)}),
+    )
+
+
+@admin.register(Patient)
+class PatientAdmin(PatientSearchMixin, SimpleHistoryAdmin):
+    patient_path = ""
+    inlines = (PatientFeaturesInline,)
+    list_display = (
+        "patient_uuid",
+        "external_id",
+        "age",
+        "gender",
+        "race",
+        "department",
+        "data_source",
+        "annual_cost",
+        "is_active",
+        "created_at",
+    )
+    list_filter = ("department", "data_source", "is_active", "gender", "race")
+    list_select_related = ("department",)
+    readonly_fields = ("patient_uuid", "created_at", "created_by", "updated_at", "updated_by")
+    fieldsets = (
+        ("Identity", {"fields": ("patient_uuid", "external_id")}),
+        ("Demographics", {"fields": (("age", "gender", "race"),)}),
+        (
+            "Organisation",
+            {"fields": (("department", "primary_provider_id"), ("data_source", "is_active"))},
+        ),
+        ("Financial baseline", {"fields": (("annual_cost", "cost_percentile"),)}),
+        ("Record", {"fields": (("created_at", "created_by"), ("updated_at", "updated_by"))}),
+    )
+    show_full_result_count = False
+    # Patients are deactivated (is_active), never deleted: their predictions are evidence.
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

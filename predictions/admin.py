@@ -1,0 +1,113 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from predictions.models import DeptRiskDistribution, ModelVersion, OrgTierSummary, Prediction
+from riskplatform.core.admin_mixins import PatientSearchMixin, ReadOnlyModelAdmin
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(SimpleHistoryAdmin):
+    """Versions are registered and promoted by services (train_models, register_model, the
+    promotion action); here only the notes are editable."""
+
+    list_display = (
+        "version",
+        "status",
+        "created_at",
+        "created_by",
+        "feature_contract_version",
+        "promoted_at",
+        "short_sha256",
+    )
+    list_filter = ("status", "feature_contract_version")
+    search_fields = ("version",)
+    exclude = ("artifact",)
+    readonly_fields = (
+        "version",
+        "status",
+        "created_at",
+        "created_by",
+        "promoted_at",
+        "retired_at",
+        "feature_contract_version",
+        "tier_thresholds",
+        "metrics",
+        "training_fingerprint",
+        "artifact_sha256",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("artifact")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="SHA-256")
+    def short_sha256(self, obj: ModelVersion) -> str:
+        return obj.artifact_sha256[:12]
+
+
+@admin.register(Prediction)
+class PredictionAdmin(PatientSearchMixin, ReadOnlyModelAdmin):
+    list_display = (
+        "patient",
+        "prediction_window",
+        "model_version",
+        "risk_score",
+        "risk_tier",
+        "tier_label",
+        "is_high_risk",
+        "is_critical_risk",
+        "prediction_timestamp",
+        "superseded_at",
+    )
+    list_filter = (
+        "prediction_window",
+        "risk_tier",
+        "model_version",
+        "is_critical_risk",
+        "patient__department",
+        "patient__data_source",
+    )
+    list_select_related = ("patient",)
+    show_full_result_count = False
+
+
+class ReportViewAdmin(ReadOnlyModelAdmin):
+    list_display_links = None
+    show_full_result_count = False
+
+
+@admin.register(OrgTierSummary)
+class OrgTierSummaryAdmin(ReportViewAdmin):
+    list_display = (
+        "prediction_window",
+        "risk_tier",
+        "tier_label",
+        "patient_count",
+        "percentage",
+        "avg_risk_score",
+        "min_risk_score",
+        "max_risk_score",
+        "critical_count",
+        "model_version",
+    )
+    list_filter = ("prediction_window", "risk_tier")
+
+
+@admin.register(DeptRiskDistribution)
+class DeptRiskDistributionAdmin(ReportViewAdmin):
+    list_display = (
+        "department_name",
+        "department_code",
+        "prediction_window",
+        "total_patients",
+        "high_risk_count",
+        "critical_risk_count",
+        "high_risk_percentage",
+        "avg_risk_score",
+    )
+    list_filter = ("prediction_window", "department_name")
