@@ -36,9 +36,6 @@ class ModelVersionAdmin(SimpleHistoryAdmin):
         "artifact_sha256",
     )
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).defer("artifact")
-
     def has_add_permission(self, request) -> bool:
         return False
 
@@ -55,7 +52,7 @@ class PredictionAdmin(PatientSearchMixin, ReadOnlyModelAdmin):
     list_display = (
         "patient",
         "prediction_window",
-        "model_version",
+        "version_label",
         "risk_score",
         "risk_tier",
         "tier_label",
@@ -74,6 +71,10 @@ class PredictionAdmin(PatientSearchMixin, ReadOnlyModelAdmin):
     )
     list_select_related = ("patient",)
     show_full_result_count = False
+
+    @admin.display(description="Model version", ordering="model_version")
+    def version_label(self, obj: Prediction) -> str:
+        return obj.model_version_id  # the label itself: the FK targets model_versions.version
 
 
 class ReportViewAdmin(ReadOnlyModelAdmin):

@@ -14,6 +14,12 @@ class ModelStatus(models.TextChoices):
     RETIRED = "retired"
 
 
+class ModelVersionManager(models.Manager):
+    # Artifacts are megabytes and only the model loader needs them: it asks explicitly.
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().defer("artifact")
+
+
 class ModelVersion(models.Model):
     """The model registry. One artifact holds the three window models of a version."""
 
@@ -39,9 +45,11 @@ class ModelVersion(models.Model):
 
     # The artifact is megabytes; history keeps who changed status and metadata, not copies.
     history = HistoricalRecords(excluded_fields=["artifact"])
+    objects = ModelVersionManager()
 
     class Meta:
         db_table = "model_versions"
+        base_manager_name = "objects"
         ordering = ["-created_at"]
         constraints = [
             one_of(

