@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,318 +17,642 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Department',
+            name="Department",
             fields=[
-                ('department_id', models.AutoField(primary_key=True, serialize=False)),
-                ('department_name', models.CharField(max_length=100, unique=True)),
-                ('department_code', models.CharField(max_length=20, unique=True)),
-                ('department_head', models.CharField(blank=True, max_length=100, null=True)),
-                ('contact_email', models.EmailField(blank=True, max_length=100, null=True)),
-                ('flag_high_risk', models.BooleanField(db_default=True, default=True)),
-                ('flag_critical_risk', models.BooleanField(db_default=True, default=True)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
+                ("department_id", models.AutoField(primary_key=True, serialize=False)),
+                ("department_name", models.CharField(max_length=100, unique=True)),
+                ("department_code", models.CharField(max_length=20, unique=True)),
+                ("department_head", models.CharField(blank=True, max_length=100, null=True)),
+                ("contact_email", models.EmailField(blank=True, max_length=100, null=True)),
+                ("flag_high_risk", models.BooleanField(db_default=True, default=True)),
+                ("flag_critical_risk", models.BooleanField(db_default=True, default=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
             ],
             options={
-                'db_table': 'departments',
-                'ordering': ['department_name'],
+                "db_table": "departments",
+                "ordering": ["department_name"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalDepartment',
+            name="HistoricalDepartment",
             fields=[
-                ('department_id', models.IntegerField(blank=True, db_index=True)),
-                ('department_name', models.CharField(db_index=True, max_length=100)),
-                ('department_code', models.CharField(db_index=True, max_length=20)),
-                ('department_head', models.CharField(blank=True, max_length=100, null=True)),
-                ('contact_email', models.EmailField(blank=True, max_length=100, null=True)),
-                ('flag_high_risk', models.BooleanField(db_default=True, default=True)),
-                ('flag_critical_risk', models.BooleanField(db_default=True, default=True)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("department_id", models.IntegerField(blank=True, db_index=True)),
+                ("department_name", models.CharField(db_index=True, max_length=100)),
+                ("department_code", models.CharField(db_index=True, max_length=20)),
+                ("department_head", models.CharField(blank=True, max_length=100, null=True)),
+                ("contact_email", models.EmailField(blank=True, max_length=100, null=True)),
+                ("flag_high_risk", models.BooleanField(db_default=True, default=True)),
+                ("flag_critical_risk", models.BooleanField(db_default=True, default=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical department',
-                'verbose_name_plural': 'historical departments',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical department",
+                "verbose_name_plural": "historical departments",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalPatient',
+            name="HistoricalPatient",
             fields=[
-                ('patient_id', models.BigIntegerField(blank=True, db_index=True)),
-                ('patient_uuid', models.UUIDField(db_default=django.contrib.postgres.functions.RandomUUID(), db_index=True, editable=False)),
-                ('external_id', models.CharField(blank=True, db_index=True, max_length=50, null=True)),
-                ('age', models.IntegerField()),
-                ('gender', models.CharField(blank=True, choices=[('M', 'Male'), ('F', 'Female'), ('Other', 'Other')], max_length=10, null=True)),
-                ('race', models.CharField(blank=True, choices=[('White', 'White'), ('Black', 'Black'), ('Hispanic', 'Hispanic'), ('Asian', 'Asian'), ('Other', 'Other')], max_length=50, null=True)),
-                ('primary_provider_id', models.IntegerField(blank=True, null=True)),
-                ('data_source', models.CharField(choices=[('X_TEST', 'Baseline cohort (X_test)'), ('NEW_PATIENT', 'New patient'), ('IMPORTED', 'Imported')], max_length=20)),
-                ('is_active', models.BooleanField(db_default=True, default=True)),
-                ('annual_cost', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('cost_percentile', models.DecimalField(blank=True, decimal_places=3, max_digits=5, null=True)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('created_by', models.CharField(blank=True, max_length=50, null=True)),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_by', models.CharField(blank=True, max_length=50, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('department', models.ForeignKey(blank=True, db_column='department_id', db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.department')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("patient_id", models.BigIntegerField(blank=True, db_index=True)),
+                (
+                    "patient_uuid",
+                    models.UUIDField(
+                        db_default=django.contrib.postgres.functions.RandomUUID(),
+                        db_index=True,
+                        editable=False,
+                    ),
+                ),
+                (
+                    "external_id",
+                    models.CharField(blank=True, db_index=True, max_length=50, null=True),
+                ),
+                ("age", models.IntegerField()),
+                (
+                    "gender",
+                    models.CharField(
+                        blank=True,
+                        choices=[("M", "Male"), ("F", "Female"), ("Other", "Other")],
+                        max_length=10,
+                        null=True,
+                    ),
+                ),
+                (
+                    "race",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("White", "White"),
+                            ("Black", "Black"),
+                            ("Hispanic", "Hispanic"),
+                            ("Asian", "Asian"),
+                            ("Other", "Other"),
+                        ],
+                        max_length=50,
+                        null=True,
+                    ),
+                ),
+                ("primary_provider_id", models.IntegerField(blank=True, null=True)),
+                (
+                    "data_source",
+                    models.CharField(
+                        choices=[
+                            ("X_TEST", "Baseline cohort (X_test)"),
+                            ("NEW_PATIENT", "New patient"),
+                            ("IMPORTED", "Imported"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("is_active", models.BooleanField(db_default=True, default=True)),
+                (
+                    "annual_cost",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True),
+                ),
+                (
+                    "cost_percentile",
+                    models.DecimalField(blank=True, decimal_places=3, max_digits=5, null=True),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("created_by", models.CharField(blank=True, max_length=50, null=True)),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_by", models.CharField(blank=True, max_length=50, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        db_column="department_id",
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="patients.department",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical patient',
-                'verbose_name_plural': 'historical patients',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical patient",
+                "verbose_name_plural": "historical patients",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('patient_id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('patient_uuid', models.UUIDField(db_default=django.contrib.postgres.functions.RandomUUID(), editable=False, unique=True)),
-                ('external_id', models.CharField(blank=True, max_length=50, null=True, unique=True)),
-                ('age', models.IntegerField()),
-                ('gender', models.CharField(blank=True, choices=[('M', 'Male'), ('F', 'Female'), ('Other', 'Other')], max_length=10, null=True)),
-                ('race', models.CharField(blank=True, choices=[('White', 'White'), ('Black', 'Black'), ('Hispanic', 'Hispanic'), ('Asian', 'Asian'), ('Other', 'Other')], max_length=50, null=True)),
-                ('primary_provider_id', models.IntegerField(blank=True, null=True)),
-                ('data_source', models.CharField(choices=[('X_TEST', 'Baseline cohort (X_test)'), ('NEW_PATIENT', 'New patient'), ('IMPORTED', 'Imported')], max_length=20)),
-                ('is_active', models.BooleanField(db_default=True, default=True)),
-                ('annual_cost', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('cost_percentile', models.DecimalField(blank=True, decimal_places=3, max_digits=5, null=True)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('created_by', models.CharField(blank=True, max_length=50, null=True)),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_by', models.CharField(blank=True, max_length=50, null=True)),
-                ('department', models.ForeignKey(db_column='department_id', on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='patients.department')),
+                ("patient_id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "patient_uuid",
+                    models.UUIDField(
+                        db_default=django.contrib.postgres.functions.RandomUUID(),
+                        editable=False,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=50, null=True, unique=True),
+                ),
+                ("age", models.IntegerField()),
+                (
+                    "gender",
+                    models.CharField(
+                        blank=True,
+                        choices=[("M", "Male"), ("F", "Female"), ("Other", "Other")],
+                        max_length=10,
+                        null=True,
+                    ),
+                ),
+                (
+                    "race",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("White", "White"),
+                            ("Black", "Black"),
+                            ("Hispanic", "Hispanic"),
+                            ("Asian", "Asian"),
+                            ("Other", "Other"),
+                        ],
+                        max_length=50,
+                        null=True,
+                    ),
+                ),
+                ("primary_provider_id", models.IntegerField(blank=True, null=True)),
+                (
+                    "data_source",
+                    models.CharField(
+                        choices=[
+                            ("X_TEST", "Baseline cohort (X_test)"),
+                            ("NEW_PATIENT", "New patient"),
+                            ("IMPORTED", "Imported"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("is_active", models.BooleanField(db_default=True, default=True)),
+                (
+                    "annual_cost",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True),
+                ),
+                (
+                    "cost_percentile",
+                    models.DecimalField(blank=True, decimal_places=3, max_digits=5, null=True),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("created_by", models.CharField(blank=True, max_length=50, null=True)),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_by", models.CharField(blank=True, max_length=50, null=True)),
+                (
+                    "department",
+                    models.ForeignKey(
+                        db_column="department_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="patients",
+                        to="patients.department",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'patients',
-                'ordering': ['patient_id'],
+                "db_table": "patients",
+                "ordering": ["patient_id"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalPatientFeatures',
+            name="HistoricalPatientFeatures",
             fields=[
-                ('feature_id', models.BigIntegerField(blank=True, db_index=True)),
-                ('is_elderly', models.BooleanField()),
-                ('has_alzheimers', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_chf', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_ckd', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_cancer', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_copd', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_depression', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_diabetes', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_ischemic_heart', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_ra_oa', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_stroke', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('total_admissions_2008', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('total_hospital_days_2008', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('days_since_last_admission', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('recent_admission', models.SmallIntegerField(help_text='0 or 1')),
-                ('total_outpatient_visits_2008', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('high_outpatient_user', models.SmallIntegerField(help_text='0 or 1')),
-                ('total_annual_cost', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('cost_percentile', models.DecimalField(decimal_places=3, max_digits=5)),
-                ('high_cost', models.SmallIntegerField(help_text='0 or 1')),
-                ('total_inpatient_cost', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('frailty_score', models.DecimalField(decimal_places=4, max_digits=8)),
-                ('complexity_index', models.DecimalField(decimal_places=4, max_digits=8)),
-                ('feature_version', models.IntegerField(db_default=1, default=1)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_column='patient_id', db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.patient')),
+                ("feature_id", models.BigIntegerField(blank=True, db_index=True)),
+                ("is_elderly", models.BooleanField()),
+                (
+                    "has_alzheimers",
+                    models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes"),
+                ),
+                ("has_chf", models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")),
+                ("has_ckd", models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")),
+                ("has_cancer", models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")),
+                ("has_copd", models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")),
+                (
+                    "has_depression",
+                    models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes"),
+                ),
+                (
+                    "has_diabetes",
+                    models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes"),
+                ),
+                (
+                    "has_ischemic_heart",
+                    models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes"),
+                ),
+                ("has_ra_oa", models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")),
+                ("has_stroke", models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")),
+                ("total_admissions_2008", models.DecimalField(decimal_places=2, max_digits=8)),
+                ("total_hospital_days_2008", models.DecimalField(decimal_places=2, max_digits=8)),
+                ("days_since_last_admission", models.DecimalField(decimal_places=2, max_digits=8)),
+                ("recent_admission", models.SmallIntegerField(help_text="0 or 1")),
+                (
+                    "total_outpatient_visits_2008",
+                    models.DecimalField(decimal_places=2, max_digits=8),
+                ),
+                ("high_outpatient_user", models.SmallIntegerField(help_text="0 or 1")),
+                ("total_annual_cost", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("cost_percentile", models.DecimalField(decimal_places=3, max_digits=5)),
+                ("high_cost", models.SmallIntegerField(help_text="0 or 1")),
+                ("total_inpatient_cost", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("frailty_score", models.DecimalField(decimal_places=4, max_digits=8)),
+                ("complexity_index", models.DecimalField(decimal_places=4, max_digits=8)),
+                ("feature_version", models.IntegerField(db_default=1, default=1)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_column="patient_id",
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical patient features',
-                'verbose_name_plural': 'historical patient features',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical patient features",
+                "verbose_name_plural": "historical patient features",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='PatientFeatures',
+            name="PatientFeatures",
             fields=[
-                ('feature_id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('is_elderly', models.BooleanField()),
-                ('has_alzheimers', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_chf', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_ckd', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_cancer', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_copd', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_depression', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_diabetes', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_ischemic_heart', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_ra_oa', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('has_stroke', models.SmallIntegerField(help_text='0 = missing, 1 = no, 2 = yes')),
-                ('total_admissions_2008', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('total_hospital_days_2008', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('days_since_last_admission', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('recent_admission', models.SmallIntegerField(help_text='0 or 1')),
-                ('total_outpatient_visits_2008', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('high_outpatient_user', models.SmallIntegerField(help_text='0 or 1')),
-                ('total_annual_cost', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('cost_percentile', models.DecimalField(decimal_places=3, max_digits=5)),
-                ('high_cost', models.SmallIntegerField(help_text='0 or 1')),
-                ('total_inpatient_cost', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('frailty_score', models.DecimalField(decimal_places=4, max_digits=8)),
-                ('complexity_index', models.DecimalField(decimal_places=4, max_digits=8)),
-                ('feature_version', models.IntegerField(db_default=1, default=1)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('patient', models.OneToOneField(db_column='patient_id', on_delete=django.db.models.deletion.CASCADE, related_name='features', to='patients.patient')),
+                ("feature_id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("is_elderly", models.BooleanField()),
+                (
+                    "has_alzheimers",
+                    models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes"),
+                ),
+                ("has_chf", models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")),
+                ("has_ckd", models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")),
+                ("has_cancer", models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")),
+                ("has_copd", models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")),
+                (
+                    "has_depression",
+                    models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes"),
+                ),
+                (
+                    "has_diabetes",
+                    models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes"),
+                ),
+                (
+                    "has_ischemic_heart",
+                    models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes"),
+                ),
+                ("has_ra_oa", models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")),
+                ("has_stroke", models.SmallIntegerField(help_text="0 = missing, 1 = no, 2 = yes")),
+                ("total_admissions_2008", models.DecimalField(decimal_places=2, max_digits=8)),
+                ("total_hospital_days_2008", models.DecimalField(decimal_places=2, max_digits=8)),
+                ("days_since_last_admission", models.DecimalField(decimal_places=2, max_digits=8)),
+                ("recent_admission", models.SmallIntegerField(help_text="0 or 1")),
+                (
+                    "total_outpatient_visits_2008",
+                    models.DecimalField(decimal_places=2, max_digits=8),
+                ),
+                ("high_outpatient_user", models.SmallIntegerField(help_text="0 or 1")),
+                ("total_annual_cost", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("cost_percentile", models.DecimalField(decimal_places=3, max_digits=5)),
+                ("high_cost", models.SmallIntegerField(help_text="0 or 1")),
+                ("total_inpatient_cost", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("frailty_score", models.DecimalField(decimal_places=4, max_digits=8)),
+                ("complexity_index", models.DecimalField(decimal_places=4, max_digits=8)),
+                ("feature_version", models.IntegerField(db_default=1, default=1)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "patient",
+                    models.OneToOneField(
+                        db_column="patient_id",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="features",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'patient features',
-                'verbose_name_plural': 'patient features',
-                'db_table': 'patient_features',
+                "verbose_name": "patient features",
+                "verbose_name_plural": "patient features",
+                "db_table": "patient_features",
             },
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['data_source'], name='idx_patients_data_source'),
+            model_name="patient",
+            index=models.Index(fields=["data_source"], name="idx_patients_data_source"),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['created_at'], name='idx_patients_created_at'),
+            model_name="patient",
+            index=models.Index(fields=["created_at"], name="idx_patients_created_at"),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['annual_cost'], name='idx_patients_annual_cost'),
+            model_name="patient",
+            index=models.Index(fields=["annual_cost"], name="idx_patients_annual_cost"),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(('age__gte', 0), ('age__lte', 120)), name='patients_age_plausible'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("age__gte", 0), ("age__lte", 120)),
+                name="patients_age_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(('gender__in', ['M', 'F', 'Other']), ('gender__isnull', True), _connector='OR'), name='patients_gender_valid'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("gender__in", ["M", "F", "Other"]), ("gender__isnull", True), _connector="OR"
+                ),
+                name="patients_gender_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(('race__in', ['White', 'Black', 'Hispanic', 'Asian', 'Other']), ('race__isnull', True), _connector='OR'), name='patients_race_valid'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("race__in", ["White", "Black", "Hispanic", "Asian", "Other"]),
+                    ("race__isnull", True),
+                    _connector="OR",
+                ),
+                name="patients_race_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(('data_source__in', ['X_TEST', 'NEW_PATIENT', 'IMPORTED'])), name='patients_data_source_valid'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("data_source__in", ["X_TEST", "NEW_PATIENT", "IMPORTED"])),
+                name="patients_data_source_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(('annual_cost__gte', 0), ('annual_cost__isnull', True), _connector='OR'), name='patients_annual_cost_non_negative'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("annual_cost__gte", 0), ("annual_cost__isnull", True), _connector="OR"
+                ),
+                name="patients_annual_cost_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('cost_percentile__gte', 0), ('cost_percentile__lte', 1)), ('cost_percentile__isnull', True), _connector='OR'), name='patients_cost_percentile_0_1'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("cost_percentile__gte", 0), ("cost_percentile__lte", 1)),
+                    ("cost_percentile__isnull", True),
+                    _connector="OR",
+                ),
+                name="patients_cost_percentile_0_1",
+            ),
         ),
         migrations.AddIndex(
-            model_name='patientfeatures',
-            index=models.Index(fields=['complexity_index'], name='idx_features_complexity'),
+            model_name="patientfeatures",
+            index=models.Index(fields=["complexity_index"], name="idx_features_complexity"),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('has_alzheimers__in', [0, 1, 2])), name='features_has_alzheimers_code'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("has_alzheimers__in", [0, 1, 2])),
+                name="features_has_alzheimers_code",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('has_chf__in', [0, 1, 2])), name='features_has_chf_code'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("has_chf__in", [0, 1, 2])), name="features_has_chf_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('has_ckd__in', [0, 1, 2])), name='features_has_ckd_code'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("has_ckd__in", [0, 1, 2])), name="features_has_ckd_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('has_cancer__in', [0, 1, 2])), name='features_has_cancer_code'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("has_cancer__in", [0, 1, 2])), name="features_has_cancer_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('has_copd__in', [0, 1, 2])), name='features_has_copd_code'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("has_copd__in", [0, 1, 2])), name="features_has_copd_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('has_depression__in', [0, 1, 2])), name='features_has_depression_code'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("has_depression__in", [0, 1, 2])),
+                name="features_has_depression_code",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('has_diabetes__in', [0, 1, 2])), name='features_has_diabetes_code'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("has_diabetes__in", [0, 1, 2])),
+                name="features_has_diabetes_code",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('has_ischemic_heart__in', [0, 1, 2])), name='features_has_ischemic_heart_code'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("has_ischemic_heart__in", [0, 1, 2])),
+                name="features_has_ischemic_heart_code",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('has_ra_oa__in', [0, 1, 2])), name='features_has_ra_oa_code'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("has_ra_oa__in", [0, 1, 2])), name="features_has_ra_oa_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('has_stroke__in', [0, 1, 2])), name='features_has_stroke_code'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("has_stroke__in", [0, 1, 2])), name="features_has_stroke_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('recent_admission__in', [0, 1])), name='features_recent_admission_binary'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("recent_admission__in", [0, 1])),
+                name="features_recent_admission_binary",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('high_outpatient_user__in', [0, 1])), name='features_high_outpatient_user_binary'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("high_outpatient_user__in", [0, 1])),
+                name="features_high_outpatient_user_binary",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('high_cost__in', [0, 1])), name='features_high_cost_binary'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("high_cost__in", [0, 1])), name="features_high_cost_binary"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('total_admissions_2008__gte', 0)), name='features_total_admissions_2008_non_negative'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total_admissions_2008__gte", 0)),
+                name="features_total_admissions_2008_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('total_hospital_days_2008__gte', 0)), name='features_total_hospital_days_2008_non_negative'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total_hospital_days_2008__gte", 0)),
+                name="features_total_hospital_days_2008_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('days_since_last_admission__gte', 0)), name='features_days_since_last_admission_non_negative'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("days_since_last_admission__gte", 0)),
+                name="features_days_since_last_admission_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('total_outpatient_visits_2008__gte', 0)), name='features_total_outpatient_visits_2008_non_negative'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total_outpatient_visits_2008__gte", 0)),
+                name="features_total_outpatient_visits_2008_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('total_annual_cost__gte', 0)), name='features_total_annual_cost_non_negative'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total_annual_cost__gte", 0)),
+                name="features_total_annual_cost_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('total_inpatient_cost__gte', 0)), name='features_total_inpatient_cost_non_negative'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total_inpatient_cost__gte", 0)),
+                name="features_total_inpatient_cost_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('frailty_score__gte', 0)), name='features_frailty_score_non_negative'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("frailty_score__gte", 0)),
+                name="features_frailty_score_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('complexity_index__gte', 0)), name='features_complexity_index_non_negative'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("complexity_index__gte", 0)),
+                name="features_complexity_index_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('cost_percentile__gte', 0), ('cost_percentile__lte', 1)), name='features_cost_percentile_0_1'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cost_percentile__gte", 0), ("cost_percentile__lte", 1)),
+                name="features_cost_percentile_0_1",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patientfeatures',
-            constraint=models.CheckConstraint(condition=models.Q(('feature_version__gte', 1)), name='features_version_positive'),
+            model_name="patientfeatures",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("feature_version__gte", 1)), name="features_version_positive"
+            ),
         ),
     ]

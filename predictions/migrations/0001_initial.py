@@ -9,216 +9,380 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('patients', '0001_initial'),
+        ("patients", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DeptRiskDistribution',
+            name="DeptRiskDistribution",
             fields=[
-                ('id', models.CharField(max_length=30, primary_key=True, serialize=False)),
-                ('department_id', models.IntegerField()),
-                ('department_name', models.CharField(max_length=100)),
-                ('department_code', models.CharField(max_length=20)),
-                ('prediction_window', models.CharField(max_length=10)),
-                ('high_risk_count', models.BigIntegerField()),
-                ('critical_risk_count', models.BigIntegerField()),
-                ('total_patients', models.BigIntegerField()),
-                ('high_risk_percentage', models.DecimalField(decimal_places=2, max_digits=6)),
-                ('avg_risk_score', models.DecimalField(decimal_places=4, max_digits=5, null=True)),
+                ("id", models.CharField(max_length=30, primary_key=True, serialize=False)),
+                ("department_id", models.IntegerField()),
+                ("department_name", models.CharField(max_length=100)),
+                ("department_code", models.CharField(max_length=20)),
+                ("prediction_window", models.CharField(max_length=10)),
+                ("high_risk_count", models.BigIntegerField()),
+                ("critical_risk_count", models.BigIntegerField()),
+                ("total_patients", models.BigIntegerField()),
+                ("high_risk_percentage", models.DecimalField(decimal_places=2, max_digits=6)),
+                ("avg_risk_score", models.DecimalField(decimal_places=4, max_digits=5, null=True)),
             ],
             options={
-                'verbose_name': 'department risk distribution',
-                'verbose_name_plural': 'department risk distribution',
-                'db_table': 'dept_risk_distribution',
-                'ordering': ['department_name', 'prediction_window'],
-                'managed': False,
+                "verbose_name": "department risk distribution",
+                "verbose_name_plural": "department risk distribution",
+                "db_table": "dept_risk_distribution",
+                "ordering": ["department_name", "prediction_window"],
+                "managed": False,
             },
         ),
         migrations.CreateModel(
-            name='OrgTierSummary',
+            name="OrgTierSummary",
             fields=[
-                ('id', models.CharField(max_length=20, primary_key=True, serialize=False)),
-                ('prediction_window', models.CharField(max_length=10)),
-                ('risk_tier', models.SmallIntegerField()),
-                ('tier_label', models.CharField(max_length=20)),
-                ('model_version', models.CharField(max_length=20, null=True)),
-                ('patient_count', models.BigIntegerField()),
-                ('percentage', models.DecimalField(decimal_places=2, max_digits=6)),
-                ('avg_risk_score', models.DecimalField(decimal_places=4, max_digits=5, null=True)),
-                ('min_risk_score', models.DecimalField(decimal_places=4, max_digits=5, null=True)),
-                ('max_risk_score', models.DecimalField(decimal_places=4, max_digits=5, null=True)),
-                ('critical_count', models.BigIntegerField()),
+                ("id", models.CharField(max_length=20, primary_key=True, serialize=False)),
+                ("prediction_window", models.CharField(max_length=10)),
+                ("risk_tier", models.SmallIntegerField()),
+                ("tier_label", models.CharField(max_length=20)),
+                ("model_version", models.CharField(max_length=20, null=True)),
+                ("patient_count", models.BigIntegerField()),
+                ("percentage", models.DecimalField(decimal_places=2, max_digits=6)),
+                ("avg_risk_score", models.DecimalField(decimal_places=4, max_digits=5, null=True)),
+                ("min_risk_score", models.DecimalField(decimal_places=4, max_digits=5, null=True)),
+                ("max_risk_score", models.DecimalField(decimal_places=4, max_digits=5, null=True)),
+                ("critical_count", models.BigIntegerField()),
             ],
             options={
-                'verbose_name': 'organisation tier summary',
-                'verbose_name_plural': 'organisation tier summary',
-                'db_table': 'org_tier_summary',
-                'ordering': ['prediction_window', 'risk_tier'],
-                'managed': False,
+                "verbose_name": "organisation tier summary",
+                "verbose_name_plural": "organisation tier summary",
+                "db_table": "org_tier_summary",
+                "ordering": ["prediction_window", "risk_tier"],
+                "managed": False,
             },
         ),
         migrations.CreateModel(
-            name='HistoricalModelVersion',
+            name="HistoricalModelVersion",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('version', models.CharField(db_index=True, help_text='For example v1.0', max_length=20)),
-                ('status', models.CharField(choices=[('candidate', 'Candidate'), ('active', 'Active'), ('retired', 'Retired')], default='candidate', max_length=10)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('created_by', models.CharField(blank=True, max_length=50, null=True)),
-                ('promoted_at', models.DateTimeField(blank=True, null=True)),
-                ('retired_at', models.DateTimeField(blank=True, null=True)),
-                ('feature_contract_version', models.IntegerField(default=1)),
-                ('tier_thresholds', models.JSONField()),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('training_fingerprint', models.CharField(blank=True, max_length=64, null=True)),
-                ('artifact_sha256', models.CharField(max_length=64)),
-                ('notes', models.TextField(blank=True, default='')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "version",
+                    models.CharField(db_index=True, help_text="For example v1.0", max_length=20),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("candidate", "Candidate"),
+                            ("active", "Active"),
+                            ("retired", "Retired"),
+                        ],
+                        default="candidate",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("created_by", models.CharField(blank=True, max_length=50, null=True)),
+                ("promoted_at", models.DateTimeField(blank=True, null=True)),
+                ("retired_at", models.DateTimeField(blank=True, null=True)),
+                ("feature_contract_version", models.IntegerField(default=1)),
+                ("tier_thresholds", models.JSONField()),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                ("training_fingerprint", models.CharField(blank=True, max_length=64, null=True)),
+                ("artifact_sha256", models.CharField(max_length=64)),
+                ("notes", models.TextField(blank=True, default="")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical model version',
-                'verbose_name_plural': 'historical model versions',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical model version",
+                "verbose_name_plural": "historical model versions",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(help_text='For example v1.0', max_length=20, unique=True)),
-                ('status', models.CharField(choices=[('candidate', 'Candidate'), ('active', 'Active'), ('retired', 'Retired')], default='candidate', max_length=10)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('created_by', models.CharField(blank=True, max_length=50, null=True)),
-                ('promoted_at', models.DateTimeField(blank=True, null=True)),
-                ('retired_at', models.DateTimeField(blank=True, null=True)),
-                ('feature_contract_version', models.IntegerField(default=1)),
-                ('tier_thresholds', models.JSONField()),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('training_fingerprint', models.CharField(blank=True, max_length=64, null=True)),
-                ('artifact', models.BinaryField()),
-                ('artifact_sha256', models.CharField(max_length=64)),
-                ('notes', models.TextField(blank=True, default='')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "version",
+                    models.CharField(help_text="For example v1.0", max_length=20, unique=True),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("candidate", "Candidate"),
+                            ("active", "Active"),
+                            ("retired", "Retired"),
+                        ],
+                        default="candidate",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("created_by", models.CharField(blank=True, max_length=50, null=True)),
+                ("promoted_at", models.DateTimeField(blank=True, null=True)),
+                ("retired_at", models.DateTimeField(blank=True, null=True)),
+                ("feature_contract_version", models.IntegerField(default=1)),
+                ("tier_thresholds", models.JSONField()),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                ("training_fingerprint", models.CharField(blank=True, max_length=64, null=True)),
+                ("artifact", models.BinaryField()),
+                ("artifact_sha256", models.CharField(max_length=64)),
+                ("notes", models.TextField(blank=True, default="")),
             ],
             options={
-                'db_table': 'model_versions',
-                'ordering': ['-created_at'],
-                'base_manager_name': 'objects',
+                "db_table": "model_versions",
+                "ordering": ["-created_at"],
+                "base_manager_name": "objects",
             },
         ),
         migrations.CreateModel(
-            name='Prediction',
+            name="Prediction",
             fields=[
-                ('prediction_id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('prediction_window', models.CharField(choices=[('30_day', '30 days'), ('60_day', '60 days'), ('90_day', '90 days')], max_length=10)),
-                ('prediction_timestamp', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('risk_score', models.DecimalField(decimal_places=4, max_digits=5)),
-                ('risk_tier', models.SmallIntegerField(choices=[(1, 'Normal'), (2, 'Low Risk'), (3, 'Moderate'), (4, 'High Risk'), (5, 'Critical')])),
-                ('tier_label', models.CharField(max_length=20)),
-                ('is_high_risk', models.GeneratedField(db_persist=True, expression=models.ExpressionWrapper(models.Q(('risk_tier__gte', 4)), output_field=models.BooleanField()), output_field=models.BooleanField())),
-                ('is_critical_risk', models.GeneratedField(db_persist=True, expression=models.ExpressionWrapper(models.Q(('risk_tier', 5)), output_field=models.BooleanField()), output_field=models.BooleanField())),
-                ('prediction_confidence', models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True)),
-                ('created_by', models.CharField(blank=True, max_length=50, null=True)),
-                ('superseded_at', models.DateTimeField(blank=True, null=True)),
+                ("prediction_id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "prediction_window",
+                    models.CharField(
+                        choices=[
+                            ("30_day", "30 days"),
+                            ("60_day", "60 days"),
+                            ("90_day", "90 days"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "prediction_timestamp",
+                    models.DateTimeField(db_default=django.db.models.functions.datetime.Now()),
+                ),
+                ("risk_score", models.DecimalField(decimal_places=4, max_digits=5)),
+                (
+                    "risk_tier",
+                    models.SmallIntegerField(
+                        choices=[
+                            (1, "Normal"),
+                            (2, "Low Risk"),
+                            (3, "Moderate"),
+                            (4, "High Risk"),
+                            (5, "Critical"),
+                        ]
+                    ),
+                ),
+                ("tier_label", models.CharField(max_length=20)),
+                (
+                    "is_high_risk",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.ExpressionWrapper(
+                            models.Q(("risk_tier__gte", 4)), output_field=models.BooleanField()
+                        ),
+                        output_field=models.BooleanField(),
+                    ),
+                ),
+                (
+                    "is_critical_risk",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.ExpressionWrapper(
+                            models.Q(("risk_tier", 5)), output_field=models.BooleanField()
+                        ),
+                        output_field=models.BooleanField(),
+                    ),
+                ),
+                (
+                    "prediction_confidence",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True),
+                ),
+                ("created_by", models.CharField(blank=True, max_length=50, null=True)),
+                ("superseded_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'db_table': 'predictions',
-                'ordering': ['-prediction_timestamp', '-prediction_id'],
+                "db_table": "predictions",
+                "ordering": ["-prediction_timestamp", "-prediction_id"],
             },
         ),
         django_pgviews.db.migrations.operations.RegisterViewOperation(
-            name='DeptRiskDistribution',
+            name="DeptRiskDistribution",
             materialized=True,
-            db_name='dept_risk_distribution',
+            db_name="dept_risk_distribution",
         ),
         django_pgviews.db.migrations.operations.RegisterViewOperation(
-            name='OrgTierSummary',
+            name="OrgTierSummary",
             materialized=True,
-            db_name='org_tier_summary',
+            db_name="org_tier_summary",
         ),
         migrations.AddField(
-            model_name='historicalmodelversion',
-            name='history_user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalmodelversion",
+            name="history_user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['candidate', 'active', 'retired'])), name='model_versions_status_valid'),
+            model_name="modelversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["candidate", "active", "retired"])),
+                name="model_versions_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('status',), name='model_versions_one_active'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")),
+                fields=("status",),
+                name="model_versions_one_active",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.CheckConstraint(condition=models.Q(('artifact_sha256__regex', '^[0-9a-f]{64}$')), name='model_versions_sha256_hex'),
+            model_name="modelversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("artifact_sha256__regex", "^[0-9a-f]{64}$")),
+                name="model_versions_sha256_hex",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.CheckConstraint(condition=models.Q(('feature_contract_version__gte', 1)), name='model_versions_contract_positive'),
+            model_name="modelversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("feature_contract_version__gte", 1)),
+                name="model_versions_contract_positive",
+            ),
         ),
         migrations.AddField(
-            model_name='prediction',
-            name='model_version',
-            field=models.ForeignKey(db_column='model_version', db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='predictions', to='predictions.modelversion', to_field='version'),
+            model_name="prediction",
+            name="model_version",
+            field=models.ForeignKey(
+                db_column="model_version",
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="predictions",
+                to="predictions.modelversion",
+                to_field="version",
+            ),
         ),
         migrations.AddField(
-            model_name='prediction',
-            name='patient',
-            field=models.ForeignKey(db_column='patient_id', db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='patients.patient'),
+            model_name="prediction",
+            name="patient",
+            field=models.ForeignKey(
+                db_column="patient_id",
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="predictions",
+                to="patients.patient",
+            ),
         ),
         migrations.AddIndex(
-            model_name='prediction',
-            index=models.Index(fields=['patient', 'prediction_window'], name='idx_pred_patient_window'),
+            model_name="prediction",
+            index=models.Index(
+                fields=["patient", "prediction_window"], name="idx_pred_patient_window"
+            ),
         ),
         migrations.AddIndex(
-            model_name='prediction',
-            index=models.Index(fields=['risk_tier'], name='idx_pred_risk_tier'),
+            model_name="prediction",
+            index=models.Index(fields=["risk_tier"], name="idx_pred_risk_tier"),
         ),
         migrations.AddIndex(
-            model_name='prediction',
-            index=models.Index(fields=['prediction_timestamp'], name='idx_pred_timestamp'),
+            model_name="prediction",
+            index=models.Index(fields=["prediction_timestamp"], name="idx_pred_timestamp"),
         ),
         migrations.AddIndex(
-            model_name='prediction',
-            index=models.Index(fields=['risk_score'], name='idx_pred_risk_score'),
+            model_name="prediction",
+            index=models.Index(fields=["risk_score"], name="idx_pred_risk_score"),
         ),
         migrations.AddIndex(
-            model_name='prediction',
-            index=models.Index(condition=models.Q(('superseded_at__isnull', True)), fields=['model_version', 'prediction_window'], name='idx_pred_current_by_version'),
+            model_name="prediction",
+            index=models.Index(
+                condition=models.Q(("superseded_at__isnull", True)),
+                fields=["model_version", "prediction_window"],
+                name="idx_pred_current_by_version",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.UniqueConstraint(condition=models.Q(('superseded_at__isnull', True)), fields=('patient', 'prediction_window', 'model_version'), name='predictions_one_current_per_version'),
+            model_name="prediction",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("superseded_at__isnull", True)),
+                fields=("patient", "prediction_window", "model_version"),
+                name="predictions_one_current_per_version",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.CheckConstraint(condition=models.Q(('prediction_window__in', ['30_day', '60_day', '90_day'])), name='predictions_window_valid'),
+            model_name="prediction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("prediction_window__in", ["30_day", "60_day", "90_day"])),
+                name="predictions_window_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.CheckConstraint(condition=models.Q(('risk_score__gte', 0), ('risk_score__lte', 1)), name='predictions_risk_score_0_1'),
+            model_name="prediction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("risk_score__gte", 0), ("risk_score__lte", 1)),
+                name="predictions_risk_score_0_1",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.CheckConstraint(condition=models.Q(('risk_tier__gte', 1), ('risk_tier__lte', 5)), name='predictions_risk_tier_1_5'),
+            model_name="prediction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("risk_tier__gte", 1), ("risk_tier__lte", 5)),
+                name="predictions_risk_tier_1_5",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('risk_tier', 1), ('tier_label', 'Normal')), models.Q(('risk_tier', 2), ('tier_label', 'Low Risk')), models.Q(('risk_tier', 3), ('tier_label', 'Moderate')), models.Q(('risk_tier', 4), ('tier_label', 'High Risk')), models.Q(('risk_tier', 5), ('tier_label', 'Critical')), _connector='OR'), name='predictions_tier_label_matches'),
+            model_name="prediction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("risk_tier", 1), ("tier_label", "Normal")),
+                    models.Q(("risk_tier", 2), ("tier_label", "Low Risk")),
+                    models.Q(("risk_tier", 3), ("tier_label", "Moderate")),
+                    models.Q(("risk_tier", 4), ("tier_label", "High Risk")),
+                    models.Q(("risk_tier", 5), ("tier_label", "Critical")),
+                    _connector="OR",
+                ),
+                name="predictions_tier_label_matches",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('prediction_confidence__gte', 0), ('prediction_confidence__lte', 1)), ('prediction_confidence__isnull', True), _connector='OR'), name='predictions_confidence_0_1'),
+            model_name="prediction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("prediction_confidence__gte", 0), ("prediction_confidence__lte", 1)),
+                    ("prediction_confidence__isnull", True),
+                    _connector="OR",
+                ),
+                name="predictions_confidence_0_1",
+            ),
         ),
     ]

@@ -6,31 +6,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditLog',
+            name="AuditLog",
             fields=[
-                ('log_id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('event_type', models.CharField(choices=[('PATIENT_ADDED', 'Patient Added'), ('PATIENT_UPDATED', 'Patient Updated'), ('FEATURES_UPDATED', 'Features Updated'), ('PREDICTION_RUN', 'Prediction Run'), ('MODEL_REGISTERED', 'Model Registered'), ('MODEL_UPDATE', 'Model Update'), ('MODEL_PROMOTED', 'Model Promoted'), ('POLICY_CHANGED', 'Policy Changed'), ('VIEW_REFRESH', 'View Refresh'), ('IMPORT_RUN', 'Import Run')], max_length=50)),
-                ('entity_type', models.CharField(blank=True, max_length=50, null=True)),
-                ('entity_id', models.BigIntegerField(blank=True, null=True)),
-                ('old_values', models.JSONField(blank=True, encoder=django.core.serializers.json.DjangoJSONEncoder, null=True)),
-                ('new_values', models.JSONField(blank=True, encoder=django.core.serializers.json.DjangoJSONEncoder, null=True)),
-                ('model_version', models.CharField(blank=True, max_length=20, null=True)),
-                ('prediction_window', models.CharField(blank=True, max_length=10, null=True)),
-                ('changed_by', models.CharField(max_length=50)),
-                ('changed_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                ("log_id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "event_type",
+                    models.CharField(
+                        choices=[
+                            ("PATIENT_ADDED", "Patient Added"),
+                            ("PATIENT_UPDATED", "Patient Updated"),
+                            ("FEATURES_UPDATED", "Features Updated"),
+                            ("PREDICTION_RUN", "Prediction Run"),
+                            ("MODEL_REGISTERED", "Model Registered"),
+                            ("MODEL_UPDATE", "Model Update"),
+                            ("MODEL_PROMOTED", "Model Promoted"),
+                            ("POLICY_CHANGED", "Policy Changed"),
+                            ("VIEW_REFRESH", "View Refresh"),
+                            ("IMPORT_RUN", "Import Run"),
+                        ],
+                        max_length=50,
+                    ),
+                ),
+                ("entity_type", models.CharField(blank=True, max_length=50, null=True)),
+                ("entity_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "old_values",
+                    models.JSONField(
+                        blank=True,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                        null=True,
+                    ),
+                ),
+                (
+                    "new_values",
+                    models.JSONField(
+                        blank=True,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                        null=True,
+                    ),
+                ),
+                ("model_version", models.CharField(blank=True, max_length=20, null=True)),
+                ("prediction_window", models.CharField(blank=True, max_length=10, null=True)),
+                ("changed_by", models.CharField(max_length=50)),
+                (
+                    "changed_at",
+                    models.DateTimeField(db_default=django.db.models.functions.datetime.Now()),
+                ),
             ],
             options={
-                'db_table': 'audit_log',
-                'ordering': ['-changed_at', '-log_id'],
-                'indexes': [models.Index(fields=['entity_type', 'entity_id'], name='idx_audit_entity'), models.Index(fields=['event_type'], name='idx_audit_event_type'), models.Index(fields=['changed_at'], name='idx_audit_changed_at')],
+                "db_table": "audit_log",
+                "ordering": ["-changed_at", "-log_id"],
+                "indexes": [
+                    models.Index(fields=["entity_type", "entity_id"], name="idx_audit_entity"),
+                    models.Index(fields=["event_type"], name="idx_audit_event_type"),
+                    models.Index(fields=["changed_at"], name="idx_audit_changed_at"),
+                ],
             },
         ),
     ]

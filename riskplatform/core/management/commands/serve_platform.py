@@ -71,7 +71,9 @@ class Command(BaseCommand):
             while True:
                 for name, child in children.items():
                     if child.poll() is not None:
-                        self.stderr.write(f"{name} stopped (exit code {child.returncode}); stopping the rest.")
+                        self.stderr.write(
+                            f"{name} stopped (exit code {child.returncode}); stopping the rest."
+                        )
                         exit_code = child.returncode or 1
                         raise KeyboardInterrupt
                 time.sleep(0.5)
