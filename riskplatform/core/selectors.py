@@ -1,8 +1,25 @@
+import time
+
 import redis
 from django.conf import settings
 from django.db import connection
 
 from riskplatform.celery import app
+
+
+def _ping_workers(*, timeout: float) -> tuple[list[str], str]:
+    """Ping until a worker answers or `timeout` passes. A broadcast reaches only workers
+    already listening, so a worker that is still starting needs another ping."""
+    deadline = time.monotonic() + timeout
+    reason = "no worker answered the ping"
+    while True:
+        try:
+            replies = app.control.ping(timeout=1.0) or []
+        except Exception as exc:  # a broker outage surfaces as several exception types
+            replies, reason = [], str(exc)
+        workers = sorted(name for reply in replies for name in reply)
+        if workers or time.monotonic() >= deadline:
+            return workers, reason
 
 
 def platform_status(*, worker_timeout: float = 3.0) -> dict[str, tuple[bool, str]]:
@@ -19,13 +36,7 @@ def platform_status(*, worker_timeout: float = 3.0) -> dict[str, tuple[bool, str
         status["redis"] = (True, f"Redis {info['redis_version']}")
     except redis.RedisError as exc:
         status["redis"] = (False, str(exc))
-    try:
-        replies = app.control.ping(timeout=worker_timeout) or []
-    except Exception as exc:  # a broker outage surfaces as several exception types
-        replies, reason = [], str(exc)
-    else:
-        reason = "no worker answered the ping"
-    workers = sorted(name for reply in replies for name in reply)
+    workers, reason = _ping_workers(timeout=worker_timeout)
     if workers:
         status["celery workers"] = (True, f"{len(workers)} answered ping: {', '.join(workers)}")
     else:

@@ -1,0 +1,85 @@
+"""End to end: the run command's launcher serves the admin login page, a worker answers a
+ping, and SIGINT (Ctrl-C) stops web, worker and beat cleanly."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database_url() -> str:
+    db = connection.settings_dict  # the test database
+    host = quote(db["HOST"] or "", safe="")
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{db['USER']}:{quote(db['PASSWORD'] or '')}@{host}{port}/{db['NAME']}"
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_serve_platform_starts_everything_and_stops_on_ctrl_c(tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "RISKPLATFORM_DATA_DIR": str(tmp_path),
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "ADMIN_USERNAME": "smoke-admin",
+        "HTTPS": "0",
+        "DEBUG": "0",
+    }
+    manage = [sys.executable, "manage.py"]
+    server = subprocess.Popen(  # noqa: S603
+        [*manage, "serve_platform", "--port", str(port), "--web-workers", "1"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = server.stdout.readline()
+            lines.append(line)
+            if "running at" in line or server.poll() is not None:
+                break
+        assert f"running at http://127.0.0.1:{port}/admin/" in "".join(lines), "".join(lines)
+        login_line = server.stdout.readline()
+        assert login_line.startswith("Admin login: smoke-admin / "), login_line
+        assert (tmp_path / "admin_password").read_text() in login_line
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=10) as page:
+            assert page.status == 200
+            assert b"Log in | Risk platform" in page.read()
+
+        status = subprocess.run(  # noqa: S603
+            [*manage, "platform_status", "--timeout", "10"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "celery workers: 1 answered ping" in status.stdout
+    finally:
+        os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
+        output, _ = server.communicate(timeout=60)
+    assert server.returncode == 0, output
+    assert "Stopped web, worker and beat." in output
