@@ -1,7 +1,15 @@
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from predictions.models import DeptRiskDistribution, ModelVersion, OrgTierSummary, Prediction
+from predictions.model_store import WINDOWS
+from predictions.models import (
+    DeptRiskDistribution,
+    ModelVersion,
+    OrgTierSummary,
+    Prediction,
+    ScoringRun,
+)
 from riskplatform.core.admin_mixins import PatientSearchMixin, ReadOnlyModelAdmin
 
 
@@ -23,6 +31,7 @@ class ModelVersionAdmin(SimpleHistoryAdmin):
     search_fields = ("version",)
     exclude = ("artifact",)
     readonly_fields = (
+        "metrics_table",
         "version",
         "status",
         "created_at",
@@ -45,6 +54,29 @@ class ModelVersionAdmin(SimpleHistoryAdmin):
     @admin.display(description="SHA-256")
     def short_sha256(self, obj: ModelVersion) -> str:
         return obj.artifact_sha256[:12]
+
+    @admin.display(description="Held-out metrics")
+    def metrics_table(self, obj: ModelVersion) -> str:
+        windows = (obj.metrics or {}).get("windows")
+        if not windows:
+            return "No metrics recorded."
+        columns = ("auc", "truth_auc", "brier", "calibration_slope", "calibration_intercept")
+        header = format_html_join("", "<th>{}</th>", ((c.replace("_", " "),) for c in columns))
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th>{}</tr>",
+            (
+                (
+                    window,
+                    format_html_join(
+                        "", "<td>{}</td>", ((windows[window].get(c, "-"),) for c in columns)
+                    ),
+                )
+                for window in WINDOWS
+                if window in windows
+            ),
+        )
+        return format_html("<table><tr><th></th>{}</tr>{}</table>", header, rows)
 
 
 @admin.register(Prediction)
@@ -112,3 +144,33 @@ class DeptRiskDistributionAdmin(ReportViewAdmin):
         "avg_risk_score",
     )
     list_filter = ("prediction_window", "department_name")
+
+
+@admin.register(ScoringRun)
+class ScoringRunAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "run_id",
+        "model_version",
+        "status",
+        "progress_bar",
+        "patients_scored",
+        "predictions_written",
+        "projections_written",
+        "seconds_scoring",
+        "seconds_writing",
+        "created_by",
+        "started_at",
+        "finished_at",
+    )
+    list_filter = ("status", "model_version")
+
+    @admin.display(description="Progress")
+    def progress_bar(self, obj: ScoringRun) -> str:
+        return format_html(
+            '<progress value="{}" max="{}" title="{} of {}"></progress> {}%',
+            obj.patients_scored,
+            max(obj.patients_total, 1),
+            obj.patients_scored,
+            obj.patients_total,
+            round(100 * obj.progress),
+        )

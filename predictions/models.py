@@ -1,5 +1,5 @@
 from django.db import models
-from django.db.models import CheckConstraint, ExpressionWrapper, Q
+from django.db.models import CheckConstraint, ExpressionWrapper, F, Q
 from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
@@ -169,6 +169,68 @@ class Prediction(models.Model):
         return f"{self.prediction_window} {self.risk_score} ({self.model_version_id})"
 
 
+class RunStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class ScoringRun(models.Model):
+    """One scoring of the population under a model version: progress, counts, timings and
+    the error if it failed. A run is resumable: re-running scores only what is missing."""
+
+    run_id = models.BigAutoField(primary_key=True)
+    model_version = models.ForeignKey(
+        ModelVersion,
+        on_delete=models.PROTECT,
+        to_field="version",
+        db_column="model_version",
+        related_name="scoring_runs",
+    )
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    chunk_size = models.IntegerField(default=5000)
+    patients_total = models.IntegerField(default=0)
+    patients_scored = models.IntegerField(default=0)
+    predictions_written = models.IntegerField(default=0)
+    projections_written = models.IntegerField(default=0)
+    chunks_done = models.IntegerField(default=0)
+    seconds_scoring = models.FloatField(default=0)
+    seconds_writing = models.FloatField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_by = models.CharField(max_length=50)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "scoring_runs"
+        ordering = ["-created_at", "-run_id"]
+        constraints = [
+            one_of("status", RunStatus.values, name="scoring_runs_status_valid", nullable=False),
+            CheckConstraint(condition=Q(chunk_size__gt=0), name="scoring_runs_chunk_positive"),
+            CheckConstraint(
+                condition=Q(patients_scored__lte=F("patients_total")),
+                name="scoring_runs_scored_le_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id} of {self.model_version_id} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        return self.patients_scored / self.patients_total if self.patients_total else 0.0
+
+
 from predictions.matviews import DeptRiskDistribution, OrgTierSummary  # noqa: E402
 
-__all__ = ["DeptRiskDistribution", "ModelStatus", "ModelVersion", "OrgTierSummary", "Prediction"]
+__all__ = [
+    "DeptRiskDistribution",
+    "ModelStatus",
+    "ModelVersion",
+    "OrgTierSummary",
+    "Prediction",
+    "RunStatus",
+    "ScoringRun",
+]

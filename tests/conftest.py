@@ -50,3 +50,50 @@ def _test_client_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(scope="session")
+def toy_models():
+    """Window models trained once per session on a small toy frame."""
+    from predictions.training import models_train
+    from tests.predictions.toy_data import toy_training_frame
+
+    return models_train(frame=toy_training_frame(), seed=1, max_iter=40)
+
+
+@pytest.fixture
+def active_version(db, toy_models):
+    from predictions.model_store import model_cache_clear
+    from predictions.services import model_version_activate, model_version_register
+
+    model_cache_clear()
+    model_version_register(
+        version="v1.0", models=toy_models.models, changed_by="test", metrics=toy_models.metrics
+    )
+    return model_version_activate(version="v1.0", changed_by="test")
+
+
+@pytest.fixture
+def patients_with_features(db):
+    """25 patients with varied features in two departments."""
+    from decimal import Decimal
+
+    from patients.models import Department
+    from tests.factories import PatientFactory, PatientFeaturesFactory
+
+    cardio = Department.objects.get(department_code="CARDIO")
+    nephro = Department.objects.get(department_code="NEPHRO")
+    patients = []
+    for i in range(25):
+        patient = PatientFactory(
+            department=cardio if i % 2 else nephro,
+            annual_cost=Decimal(5000 + 3000 * i),
+            age=66 + i,
+        )
+        PatientFeaturesFactory(
+            patient=patient,
+            has_chf=2 if i % 3 == 0 else 1,
+            total_admissions_2008=Decimal(i % 5),
+        )
+        patients.append(patient)
+    return patients

@@ -6,7 +6,13 @@ from django.urls import reverse
 
 from finance.models import FinancialProjection, RoiPositivePatient
 from finance.services import views_refresh
-from predictions.models import DeptRiskDistribution, ModelVersion, OrgTierSummary, Prediction
+from predictions.models import (
+    DeptRiskDistribution,
+    ModelVersion,
+    OrgTierSummary,
+    Prediction,
+    ScoringRun,
+)
 from riskplatform.core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +25,7 @@ READ_ONLY = {
     OrgTierSummary,
     DeptRiskDistribution,
     RoiPositivePatient,
+    ScoringRun,
 }
 
 
@@ -43,12 +50,16 @@ def test_every_platform_table_and_view_is_registered():
         "org_tier_summary",
         "dept_risk_distribution",
         "roi_positive_patients",
+        "scoring_runs",
     }
 
 
 @pytest.mark.parametrize("model", _platform_models(), ids=lambda m: m._meta.db_table)
 def test_changelists_render_with_data(admin_client, scored_population, model):
     views_refresh(changed_by="test")
+    ScoringRun.objects.create(
+        model_version_id="v1.0", created_by="test", patients_total=10, patients_scored=4
+    )
     response = admin_client.get(_changelist(model))
     assert response.status_code == 200
     assert response.context["cl"].result_count > 0

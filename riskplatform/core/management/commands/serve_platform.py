@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from riskplatform.core.services import admin_user_ensure
+from riskplatform.demo import demo_bootstrap, demo_is_loaded
 
 STOP_GRACE_SECONDS = 15
 
@@ -29,12 +30,24 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--web-workers", type=int, default=2)
         parser.add_argument("--worker-concurrency", type=int, default=2)
+        parser.add_argument(
+            "--no-demo",
+            action="store_true",
+            default=os.environ.get("RISKPLATFORM_DEMO", "1") == "0",
+            help="do not load the demo cohort into an empty database",
+        )
 
-    def handle(self, *args, host: str, port: int, web_workers: int, worker_concurrency: int, **_):
+    def handle(
+        self, *args, host: str, port: int, web_workers: int, worker_concurrency: int, no_demo, **_
+    ):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         data_dir = Path(os.environ.get("RISKPLATFORM_DATA_DIR", settings.BASE_DIR / ".data"))
         data_dir.mkdir(parents=True, exist_ok=True)
+        if not no_demo and not demo_is_loaded():
+            self.stdout.write("First start: loading the demo cohort (about half a minute)…")
+            demo_bootstrap(out_dir=data_dir / "demo", changed_by="system:first-start",
+                           progress=self.stdout.write)  # fmt: skip
         username, password = admin_user_ensure(
             username=os.environ.get("ADMIN_USERNAME", "admin"),
             credentials_path=data_dir / "admin_password",

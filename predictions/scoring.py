@@ -1,0 +1,197 @@
+"""Score the population under a model version, chunk by chunk.
+
+Per chunk: one query reads the features, `predict_proba` runs once per window on the whole
+chunk, and one transaction supersedes the chunk's stale predictions, inserts the new ones
+(COPY into a temporary table, then INSERT … SELECT … ON CONFLICT DO NOTHING) and their
+projections (one INSERT … SELECT), and advances the run's counters. A run that dies between
+chunks loses nothing and resumes where it stopped: only patients without a current, fresh
+prediction of this version are selected.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from finance.projections import projections_create
+from patients.models import Patient
+from predictions.features import feature_frame
+from predictions.model_store import WINDOWS, model_bundle_load
+from predictions.models import ModelStatus, ModelVersion, RunStatus, ScoringRun
+from predictions.tiers import assign_tiers
+from riskplatform.core.models import AuditEvent
+from riskplatform.core.services import audit_event_record
+from riskplatform.core.windows import tier_labels_sql_pairs
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[ScoringRun], None]
+
+# Patients whose current prediction of the version is missing for some window, or older than
+# their latest feature or demographic change.
+_NEEDS_SCORE_SQL = """
+    SELECT p.patient_id
+    FROM patients p
+    JOIN patient_features f ON f.patient_id = p.patient_id
+    WHERE p.is_active AND p.patient_id > %(after)s AND p.patient_id <= %(upto)s
+      AND (SELECT count(*) FROM predictions pr
+           WHERE pr.patient_id = p.patient_id
+             AND pr.model_version = %(version)s
+             AND pr.superseded_at IS NULL
+             AND pr.prediction_timestamp >= GREATEST(f.created_at, f.updated_at, p.updated_at)
+          ) < %(windows)s
+    ORDER BY p.patient_id
+"""
+
+
+def patients_needing_score(
+    *, version: str, after: int = 0, upto: int = 2**62, limit: int | None = None
+) -> list[int]:
+    sql = _NEEDS_SCORE_SQL + (" LIMIT %(limit)s" if limit else "")
+    params = {"after": after, "upto": upto, "version": version, "windows": len(WINDOWS),
+              "limit": limit}  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+@transaction.atomic
+def scoring_run_create(*, version: str, changed_by: str, chunk_size: int = 5000) -> ScoringRun:
+    ModelVersion.objects.get(version=version)  # a clear DoesNotExist for an unknown label
+    return ScoringRun.objects.create(
+        model_version_id=version, chunk_size=chunk_size, created_by=changed_by
+    )
+
+
+def population_score(*, run_id: int, progress: Progress | None = None) -> ScoringRun:
+    """Carry out (or resume) a scoring run. Never swallows an exception: the run is marked
+    failed with the error, then the exception propagates."""
+    run = ScoringRun.objects.select_related("model_version").get(pk=run_id)
+    version = run.model_version.version
+    try:
+        bundle = model_bundle_load(version)
+        thresholds = run.model_version.tier_thresholds
+        # The run covers the patients present when it starts; later arrivals are scored as
+        # they arrive (real-time path) or by the next run.
+        upto = Patient.objects.aggregate(last=Max("patient_id"))["last"] or 0
+        total = len(patients_needing_score(version=version, upto=upto)) + run.patients_scored
+        ScoringRun.objects.filter(pk=run_id).update(
+            status=RunStatus.RUNNING,
+            started_at=run.started_at or timezone.now(),
+            patients_total=total,
+            error="",
+        )
+        last_id = 0
+        while ids := patients_needing_score(
+            version=version, after=last_id, upto=upto, limit=run.chunk_size
+        ):
+            _score_chunk(run_id, ids, bundle, thresholds, version, run.created_by)
+            last_id = ids[-1]
+            if progress:
+                progress(ScoringRun.objects.get(pk=run_id))
+    except BaseException as exc:
+        ScoringRun.objects.filter(pk=run_id).update(
+            status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000]
+        )
+        raise
+    return _finish(run_id, version)
+
+
+def _score_chunk(run_id, ids, bundle, thresholds, version: str, actor: str) -> None:
+    started = time.perf_counter()
+    frame = feature_frame(ids, bundle.contract_version)
+    risks = bundle.predict_risks(frame.drop(columns=["patient_uuid"]))
+    scored = time.perf_counter()
+    rows = []
+    for window in WINDOWS:
+        scores = np.round(risks[window], 4)  # the stored precision; tiers follow the stored value
+        tiers = assign_tiers(scores, thresholds[window])
+        rows.extend(zip(frame.index.tolist(), [window] * len(ids), scores.tolist(),
+                        tiers.tolist(), strict=True))  # fmt: skip
+    with transaction.atomic():
+        prediction_ids = _predictions_write(ids, rows, version, actor)
+        projections = projections_create(prediction_ids=prediction_ids)
+        ScoringRun.objects.filter(pk=run_id).update(
+            patients_scored=F("patients_scored") + len(ids),
+            predictions_written=F("predictions_written") + len(prediction_ids),
+            projections_written=F("projections_written") + projections,
+            chunks_done=F("chunks_done") + 1,
+            seconds_scoring=F("seconds_scoring") + (scored - started),
+            seconds_writing=F("seconds_writing") + (time.perf_counter() - scored),
+        )
+
+
+def _predictions_write(ids: list[int], rows: list[tuple], version: str, actor: str) -> list[int]:
+    with connection.cursor() as cursor:
+        # Re-scoring keeps history: the chunk's current rows of this version are superseded.
+        cursor.execute(
+            "UPDATE predictions SET superseded_at = statement_timestamp() "
+            "WHERE patient_id = ANY(%s) AND model_version = %s AND superseded_at IS NULL",
+            [ids, version],
+        )
+        cursor.execute("DROP TABLE IF EXISTS scored_chunk")
+        cursor.execute(
+            "CREATE TEMP TABLE scored_chunk (patient_id bigint, prediction_window text, "
+            "risk_score numeric(5,4), risk_tier smallint) ON COMMIT DROP"
+        )
+        with cursor.cursor.copy("COPY scored_chunk FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"""
+            INSERT INTO predictions (patient_id, prediction_window, model_version, risk_score,
+                                     risk_tier, tier_label, created_by)
+            SELECT s.patient_id, s.prediction_window, %s, s.risk_score, s.risk_tier, t.label, %s
+            FROM scored_chunk s
+            JOIN (VALUES {tier_labels_sql_pairs()}) AS t(tier, label) ON t.tier = s.risk_tier
+            ON CONFLICT (patient_id, prediction_window, model_version)
+               WHERE superseded_at IS NULL DO NOTHING
+            RETURNING prediction_id
+            """,
+            [version, actor],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _finish(run_id: int, version: str) -> ScoringRun:
+    from finance.services import views_refresh
+
+    with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().get(pk=run_id)
+        run.status, run.finished_at = RunStatus.SUCCEEDED, timezone.now()
+        run.save(update_fields=["status", "finished_at"])
+        audit_event_record(
+            event_type=AuditEvent.PREDICTION_RUN,
+            changed_by=run.created_by,
+            entity_type="SCORING_RUN",
+            entity_id=run.pk,
+            model_version=version,
+            new_values={
+                "patients_scored": run.patients_scored,
+                "predictions_written": run.predictions_written,
+                "projections_written": run.projections_written,
+                "chunks": run.chunks_done,
+                "seconds_scoring": round(run.seconds_scoring, 3),
+                "seconds_writing": round(run.seconds_writing, 3),
+                "tiers": _tier_counts(version),
+            },
+        )
+    if ModelVersion.objects.filter(version=version, status=ModelStatus.ACTIVE).exists():
+        views_refresh(changed_by=run.created_by)
+    return run
+
+
+def _tier_counts(version: str) -> dict[str, dict[str, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prediction_window, risk_tier, count(*) FROM predictions "
+            "WHERE model_version = %s AND superseded_at IS NULL GROUP BY 1, 2 ORDER BY 1, 2",
+            [version],
+        )
+        counts: dict[str, dict[str, int]] = {}
+        for window, tier, count in cursor.fetchall():
+            counts.setdefault(window, {})[str(tier)] = count
+        return counts

@@ -1,0 +1,144 @@
+from pathlib import Path
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from patients.feature_contract import CURRENT_VERSION
+from predictions.features import contract_sample_frame
+from predictions.model_store import WINDOWS, bundle_serialise
+from predictions.models import ModelStatus, ModelVersion
+from predictions.tiers import thresholds_fixed, thresholds_percentile, validate_thresholds
+from predictions.training import models_train, training_frame_read
+from riskplatform.core.models import AuditEvent
+from riskplatform.core.services import audit_event_record
+
+
+class ModelContractError(ValueError):
+    """A model does not accept the feature contract or does not return probabilities."""
+
+
+def models_check_contract(*, models: dict, contract_version: int = CURRENT_VERSION) -> None:
+    sample = contract_sample_frame(contract_version)
+    for window in WINDOWS:
+        model = models.get(window)
+        if model is None:
+            raise ModelContractError(f"no model for {window}")
+        if not hasattr(model, "predict_proba"):
+            raise ModelContractError(f"{window}: {type(model).__name__} has no predict_proba")
+        try:
+            probabilities = np.asarray(model.predict_proba(sample))
+        except Exception as exc:  # any failure on contract-shaped input is the finding
+            raise ModelContractError(
+                f"{window}: model rejects feature contract v{contract_version}: {exc}"
+            ) from exc
+        if probabilities.shape != (len(sample), 2):
+            raise ModelContractError(
+                f"{window}: predict_proba returned shape {probabilities.shape}, "
+                f"expected ({len(sample)}, 2)"
+            )
+        if not np.all((probabilities >= 0) & (probabilities <= 1)):
+            raise ModelContractError(f"{window}: predict_proba returned values outside 0-1")
+
+
+@transaction.atomic
+def model_version_register(
+    *,
+    version: str,
+    models: dict,
+    changed_by: str,
+    tier_thresholds: dict | None = None,
+    metrics: dict | None = None,
+    training_fingerprint: str | None = None,
+    contract_version: int = CURRENT_VERSION,
+    notes: str = "",
+) -> ModelVersion:
+    """Register a candidate version (three window models in one verified artifact)."""
+    models_check_contract(models=models, contract_version=contract_version)
+    thresholds = tier_thresholds or thresholds_fixed()
+    validate_thresholds(thresholds)
+    artifact, sha256 = bundle_serialise(models, contract_version)
+    model_version = ModelVersion.objects.create(
+        version=version,
+        status=ModelStatus.CANDIDATE,
+        created_by=changed_by,
+        feature_contract_version=contract_version,
+        tier_thresholds=thresholds,
+        metrics=metrics or {},
+        training_fingerprint=training_fingerprint,
+        artifact=artifact,
+        artifact_sha256=sha256,
+        notes=notes,
+    )
+    audit_event_record(
+        event_type=AuditEvent.MODEL_REGISTERED,
+        changed_by=changed_by,
+        entity_type="MODEL",
+        entity_id=model_version.pk,
+        model_version=version,
+        new_values={
+            "sha256": sha256,
+            "bytes": len(artifact),
+            "tier_thresholds": thresholds,
+            "auc": {w: metrics["windows"][w].get("auc") for w in WINDOWS} if metrics else None,
+        },
+    )
+    return model_version
+
+
+def model_version_train(
+    *,
+    version: str,
+    training_path: Path,
+    changed_by: str,
+    seed: int = 0,
+    tier_mode: str = "fixed",
+    max_iter: int = 300,
+) -> ModelVersion:
+    """Train, evaluate on a held-out split and register a candidate version."""
+    if ModelVersion.objects.filter(version=version).exists():
+        raise ValueError(f"model version {version} already exists")
+    frame = training_frame_read(training_path)
+    outcome = models_train(frame=frame, seed=seed, max_iter=max_iter)
+    thresholds = (
+        thresholds_percentile(outcome.holdout_risks)
+        if tier_mode == "percentile"
+        else thresholds_fixed()
+    )
+    return model_version_register(
+        version=version,
+        models=outcome.models,
+        changed_by=changed_by,
+        tier_thresholds=thresholds,
+        metrics=outcome.metrics,
+        training_fingerprint=outcome.fingerprint,
+        notes=f"Trained on {training_path.name} ({len(frame)} rows), seed {seed}.",
+    )
+
+
+@transaction.atomic
+def model_version_activate(*, version: str, changed_by: str) -> ModelVersion:
+    """Make `version` the active one; the previous active version is retired in the same
+    transaction, so there is never zero or two active versions."""
+    target = ModelVersion.objects.select_for_update().get(version=version)
+    if target.status == ModelStatus.ACTIVE:
+        return target
+    if target.status == ModelStatus.RETIRED:
+        raise ValueError(f"{version} is retired and cannot be made active again")
+    now = timezone.now()
+    previous = list(ModelVersion.objects.select_for_update().filter(status=ModelStatus.ACTIVE))
+    for old in previous:
+        old.status, old.retired_at = ModelStatus.RETIRED, now
+        old.save(update_fields=["status", "retired_at"])
+    target.status, target.promoted_at = ModelStatus.ACTIVE, now
+    target.save(update_fields=["status", "promoted_at"])
+    audit_event_record(
+        event_type=AuditEvent.MODEL_PROMOTED,
+        changed_by=changed_by,
+        entity_type="MODEL",
+        entity_id=target.pk,
+        model_version=version,
+        old_values={"active": [old.version for old in previous]},
+        new_values={"active": version},
+    )
+    return target

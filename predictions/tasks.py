@@ -1,0 +1,18 @@
+from celery import shared_task
+from django.db import OperationalError
+
+from predictions.scoring import population_score
+
+
+@shared_task(
+    name="predictions.score_population",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=3 * 3600,
+    time_limit=3 * 3600 + 300,
+)
+def score_population_task(run_id: int) -> dict:
+    # A retry resumes the same run: scoring skips patients already scored.
+    run = population_score(run_id=run_id)
+    return {"run_id": run.pk, "status": run.status, "patients_scored": run.patients_scored}
