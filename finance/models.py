@@ -177,8 +177,6 @@ class FinancialProjection(models.Model):
         indexes = [
             models.Index(fields=["patient", "projection_window"], name="idx_proj_patient_window"),
             models.Index(fields=["roi_category"], name="idx_proj_roi_category"),
-            models.Index(fields=["risk_tier"], name="idx_proj_risk_tier"),
-            models.Index(fields=["created_at"], name="idx_proj_created_at"),
         ]
         constraints = [
             one_of(

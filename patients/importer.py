@@ -26,6 +26,7 @@ from patients.import_schema import (
     validation_sql,
 )
 from patients.models import DataSource, Patient, PatientFeatures
+from riskplatform.core.db import tables_analyze
 from riskplatform.core.history import history_bulk_record
 from riskplatform.core.models import AuditEvent
 from riskplatform.core.services import audit_event_record
@@ -114,6 +115,8 @@ def patients_import(
                     "ignored_columns": result.ignored_columns,
                 },
             )
+    if result.created or result.updated:
+        tables_analyze("patients", "patient_features")
     if bad_rows:
         result.rejects_path = rejects_path or path.with_suffix(".rejects.csv")
         _write_rejects(result.rejects_path, header, raw_rows, errors)
@@ -199,6 +202,26 @@ def _write(*, source: str, changed_by: str, path: Path) -> tuple[int, int]:
             FROM {STAGING} s
             """
         )
+        # Updates first, inserts second: each statement then only ever sees the rows it
+        # should touch, without excluding an array of ids (quadratic on large files).
+        # An existing patient keeps a department set earlier unless the file names one.
+        cursor.execute(
+            f"""
+            UPDATE patients p
+            SET {", ".join(f"{n} = r.{n}" for n in PATIENT_VALUES)},
+                department_id = COALESCE(d.department_id, p.department_id),
+                updated_at = statement_timestamp(), updated_by = %s
+            FROM import_rows r LEFT JOIN departments d ON d.department_code = r.department_code
+            WHERE p.external_id = r.external_id
+              AND ({", ".join(f"p.{n}" for n in PATIENT_VALUES)}, p.department_id)
+                  IS DISTINCT FROM
+                  ({", ".join(f"r.{n}" for n in PATIENT_VALUES)},
+                   COALESCE(d.department_id, p.department_id))
+            RETURNING p.patient_id
+            """,
+            [changed_by],
+        )
+        updated = {row[0] for row in cursor.fetchall()}
         cursor.execute(
             f"""
             INSERT INTO patients (external_id, age, gender, race, department_id, data_source,
@@ -214,25 +237,19 @@ def _write(*, source: str, changed_by: str, path: Path) -> tuple[int, int]:
             [source, changed_by],
         )
         created = [row[0] for row in cursor.fetchall()]
-        # An existing patient keeps a department set earlier unless the file names one.
         cursor.execute(
             f"""
-            UPDATE patients p
-            SET {", ".join(f"{n} = r.{n}" for n in PATIENT_VALUES)},
-                department_id = COALESCE(d.department_id, p.department_id),
-                updated_at = statement_timestamp(), updated_by = %s
-            FROM import_rows r LEFT JOIN departments d ON d.department_code = r.department_code
-            WHERE p.external_id = r.external_id
-              AND NOT (p.patient_id = ANY(%s))
-              AND ({", ".join(f"p.{n}" for n in PATIENT_VALUES)}, p.department_id)
-                  IS DISTINCT FROM
-                  ({", ".join(f"r.{n}" for n in PATIENT_VALUES)},
-                   COALESCE(d.department_id, p.department_id))
-            RETURNING p.patient_id
+            UPDATE patient_features f
+            SET {", ".join(f"{n} = r.{n}" for n in FEATURE_NAMES)},
+                feature_version = %s, updated_at = statement_timestamp()
+            FROM import_rows r JOIN patients p ON p.external_id = r.external_id
+            WHERE f.patient_id = p.patient_id
+              AND ({f_features}) IS DISTINCT FROM ({r_features})
+            RETURNING f.feature_id, f.patient_id
             """,
-            [changed_by, created],
+            [CURRENT_VERSION],
         )
-        updated = {row[0] for row in cursor.fetchall()}
+        updated_features = cursor.fetchall()
         cursor.execute(
             f"""
             INSERT INTO patient_features (patient_id, {feature_cols}, feature_version)
@@ -244,20 +261,6 @@ def _write(*, source: str, changed_by: str, path: Path) -> tuple[int, int]:
             [CURRENT_VERSION],
         )
         inserted_features = cursor.fetchall()
-        cursor.execute(
-            f"""
-            UPDATE patient_features f
-            SET {", ".join(f"{n} = r.{n}" for n in FEATURE_NAMES)},
-                feature_version = %s, updated_at = statement_timestamp()
-            FROM import_rows r JOIN patients p ON p.external_id = r.external_id
-            WHERE f.patient_id = p.patient_id
-              AND NOT (f.feature_id = ANY(%s))
-              AND ({f_features}) IS DISTINCT FROM ({r_features})
-            RETURNING f.feature_id, f.patient_id
-            """,
-            [CURRENT_VERSION, [feature_id for feature_id, _ in inserted_features]],
-        )
-        updated_features = cursor.fetchall()
 
     history_bulk_record(model=Patient, pks=created, history_type="+", change_reason=reason)
     history_bulk_record(model=Patient, pks=sorted(updated), history_type="~", change_reason=reason)

@@ -53,7 +53,8 @@ def predict_risks(models: dict, frame: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def bundle_serialise(models: dict, contract_version: int) -> tuple[bytes, str]:
-    data = sio.dumps({"contract_version": contract_version, "models": models})
+    plain = {str(window): model for window, model in models.items()}
+    data = sio.dumps({"contract_version": int(contract_version), "models": plain})
     return data, hashlib.sha256(data).hexdigest()
 
 

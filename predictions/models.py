@@ -139,10 +139,10 @@ class Prediction(models.Model):
             models.Index(fields=["patient", "prediction_window"], name="idx_pred_patient_window"),
             models.Index(fields=["risk_tier"], name="idx_pred_risk_tier"),
             models.Index(fields=["prediction_timestamp"], name="idx_pred_timestamp"),
-            models.Index(fields=["risk_score"], name="idx_pred_risk_score"),
-            # Serves the views: the current predictions of one (active) version.
+            # The current predictions of one version: the views read all of them, scoring looks
+            # one patient up (with either index a lookup, whatever the planner's statistics).
             models.Index(
-                fields=["model_version", "prediction_window"],
+                fields=["model_version", "patient"],
                 condition=Q(superseded_at__isnull=True),
                 name="idx_pred_current_by_version",
             ),
@@ -196,7 +196,8 @@ class ScoringRun(models.Model):
     projections_written = models.IntegerField(default=0)
     chunks_done = models.IntegerField(default=0)
     seconds_scoring = models.FloatField(default=0)
-    seconds_writing = models.FloatField(default=0)
+    seconds_writing = models.FloatField(default=0, help_text="predictions and projections")
+    seconds_projecting = models.FloatField(default=0, help_text="projections alone")
     error = models.TextField(blank=True, default="")
     created_by = models.CharField(max_length=50)
     created_at = models.DateTimeField(db_default=Now(), editable=False)

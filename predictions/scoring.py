@@ -11,18 +11,20 @@ prediction of this version are selected.
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db.models import F
 from django.utils import timezone
 
 from finance.projections import projections_create
-from patients.models import Patient
 from predictions.features import feature_frame
 from predictions.model_store import WINDOWS, model_bundle_load
 from predictions.models import ModelStatus, ModelVersion, RunStatus, ScoringRun
 from predictions.tiers import assign_tiers
+from riskplatform.core.db import GrowthAnalyzer, tables_analyze
 from riskplatform.core.models import AuditEvent
 from riskplatform.core.services import audit_event_record
 from riskplatform.core.windows import tier_labels_sql_pairs
@@ -36,7 +38,7 @@ _NEEDS_SCORE_SQL = """
     SELECT p.patient_id
     FROM patients p
     JOIN patient_features f ON f.patient_id = p.patient_id
-    WHERE p.is_active AND p.patient_id > %(after)s AND p.patient_id <= %(upto)s
+    WHERE p.is_active
       AND (SELECT count(*) FROM predictions pr
            WHERE pr.patient_id = p.patient_id
              AND pr.model_version = %(version)s
@@ -47,14 +49,9 @@ _NEEDS_SCORE_SQL = """
 """
 
 
-def patients_needing_score(
-    *, version: str, after: int = 0, upto: int = 2**62, limit: int | None = None
-) -> list[int]:
-    sql = _NEEDS_SCORE_SQL + (" LIMIT %(limit)s" if limit else "")
-    params = {"after": after, "upto": upto, "version": version, "windows": len(WINDOWS),
-              "limit": limit}  # fmt: skip
+def patients_needing_score(*, version: str) -> list[int]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_NEEDS_SCORE_SQL, {"version": version, "windows": len(WINDOWS)})
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -66,30 +63,43 @@ def scoring_run_create(*, version: str, changed_by: str, chunk_size: int = 5000)
     )
 
 
-def population_score(*, run_id: int, progress: Progress | None = None) -> ScoringRun:
+def population_score(
+    *, run_id: int, progress: Progress | None = None, workers: int | None = None
+) -> ScoringRun:
     """Carry out (or resume) a scoring run. Never swallows an exception: the run is marked
-    failed with the error, then the exception propagates."""
+    failed with the error, then the exception propagates.
+
+    Chunks are independent, so `workers` threads (each with its own database connection)
+    score and write them side by side and both cores' PostgreSQL backends work. Inside a
+    caller's transaction other connections could not see its rows, so it runs on one.
+    """
+    workers = workers or settings.SCORING_WORKERS
+    if connection.in_atomic_block:
+        workers = 1
     run = ScoringRun.objects.select_related("model_version").get(pk=run_id)
     version = run.model_version.version
     try:
         bundle = model_bundle_load(version)
         thresholds = run.model_version.tier_thresholds
-        # The run covers the patients present when it starts; later arrivals are scored as
-        # they arrive (real-time path) or by the next run.
-        upto = Patient.objects.aggregate(last=Max("patient_id"))["last"] or 0
-        total = len(patients_needing_score(version=version, upto=upto)) + run.patients_scored
+        # The run covers the patients that need a score when it starts (one query); later
+        # arrivals are scored as they arrive (real-time path) or by the next run. A resumed
+        # run asks again and so skips every chunk that was committed.
+        pending = patients_needing_score(version=version)
         ScoringRun.objects.filter(pk=run_id).update(
             status=RunStatus.RUNNING,
             started_at=run.started_at or timezone.now(),
-            patients_total=total,
+            patients_total=len(pending) + run.patients_scored,
             error="",
         )
-        last_id = 0
-        while ids := patients_needing_score(
-            version=version, after=last_id, upto=upto, limit=run.chunk_size
-        ):
+        analyzer = GrowthAnalyzer("predictions", "financial_projections")
+        chunks = [pending[i : i + run.chunk_size] for i in range(0, len(pending), run.chunk_size)]
+
+        def score(ids: list[int]) -> int:
             _score_chunk(run_id, ids, bundle, thresholds, version, run.created_by)
-            last_id = ids[-1]
+            return len(ids)
+
+        for scored in _run_chunks(score, chunks, workers):
+            analyzer.added_rows(scored * len(WINDOWS))
             if progress:
                 progress(ScoringRun.objects.get(pk=run_id))
     except BaseException as exc:
@@ -98,6 +108,30 @@ def population_score(*, run_id: int, progress: Progress | None = None) -> Scorin
         )
         raise
     return _finish(run_id, version)
+
+
+def _run_chunks(work: Callable[[list[int]], int], chunks: list[list[int]], workers: int):
+    """Yield each chunk's result as it completes; on the first failure, cancel the chunks
+    not yet started and raise it (chunks already committed stay: the run resumes)."""
+    if workers <= 1:
+        for ids in chunks:
+            yield work(ids)
+        return
+
+    def in_thread(ids: list[int]) -> int:
+        try:
+            return work(ids)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(in_thread, ids) for ids in chunks]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
 
 
 def _score_chunk(run_id, ids, bundle, thresholds, version: str, actor: str) -> None:
@@ -113,14 +147,17 @@ def _score_chunk(run_id, ids, bundle, thresholds, version: str, actor: str) -> N
                         tiers.tolist(), strict=True))  # fmt: skip
     with transaction.atomic():
         prediction_ids = _predictions_write(ids, rows, version, actor)
+        projecting = time.perf_counter()
         projections = projections_create(prediction_ids=prediction_ids)
+        projected = time.perf_counter()
         ScoringRun.objects.filter(pk=run_id).update(
             patients_scored=F("patients_scored") + len(ids),
             predictions_written=F("predictions_written") + len(prediction_ids),
             projections_written=F("projections_written") + projections,
             chunks_done=F("chunks_done") + 1,
             seconds_scoring=F("seconds_scoring") + (scored - started),
-            seconds_writing=F("seconds_writing") + (time.perf_counter() - scored),
+            seconds_writing=F("seconds_writing") + (projected - scored),
+            seconds_projecting=F("seconds_projecting") + (projected - projecting),
         )
 
 
@@ -159,6 +196,7 @@ def _predictions_write(ids: list[int], rows: list[tuple], version: str, actor: s
 def _finish(run_id: int, version: str) -> ScoringRun:
     from finance.services import views_refresh
 
+    tables_analyze("predictions", "financial_projections")
     with transaction.atomic():
         run = ScoringRun.objects.select_for_update().get(pk=run_id)
         run.status, run.finished_at = RunStatus.SUCCEEDED, timezone.now()

@@ -80,7 +80,7 @@ def models_train(
     risks = predict_risks(models, features.iloc[test])
     metrics = {
         "holdout": {"n": len(test), "share": holdout, "split_seed": seed, "train_n": len(train)},
-        "windows": {w: _window_metrics(holdout_frame, w, risks[w]) for w in WINDOWS},
+        "windows": {w: window_metrics(holdout_frame, w, risks[w]) for w in WINDOWS},
     }
     fingerprint = hashlib.sha256(
         pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
@@ -88,7 +88,7 @@ def models_train(
     return TrainingOutcome(models, metrics, risks, fingerprint)
 
 
-def _window_metrics(frame: pd.DataFrame, window: str, risk: np.ndarray) -> dict:
+def window_metrics(frame: pd.DataFrame, window: str, risk: np.ndarray) -> dict:
     y = frame[LABELS[window]].to_numpy().astype(int)
     metrics = score_metrics(y, risk)
     if TRUTH[window] in frame.columns and len(np.unique(y)) == 2:

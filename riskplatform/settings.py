@@ -143,6 +143,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Threads (each with a database connection) that score and write chunks side by side.
+SCORING_WORKERS = env_int("SCORING_WORKERS", 2)
+
 # Who the platform names as the actor of writes made outside a web request.
 SYSTEM_ACTOR = "system"
 

@@ -43,6 +43,8 @@ def scored_population(db):
 
 @pytest.fixture(autouse=True)
 def _test_client_settings(settings):
+    # Inside a test's transaction other connections see nothing: score on this one.
+    settings.SCORING_WORKERS = 1
     # The test client speaks HTTP; production's HTTPS redirect is checked by check --deploy.
     settings.SECURE_SSL_REDIRECT = False
     # Pages render without a collectstatic run (production serves the hashed manifest).
@@ -97,3 +99,18 @@ def patients_with_features(db):
         )
         patients.append(patient)
     return patients
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """Departments and intervention policies for transactional tests: a flush after an earlier
+    transactional test empties the tables that the data migrations filled."""
+    import importlib
+
+    from django.apps import apps
+
+    for module in ("patients.migrations.0002_seed_departments",
+                   "finance.migrations.0002_seed_intervention_policies"):  # fmt: skip
+        seed = importlib.import_module(module)
+        for operation in seed.Migration.operations:
+            operation.code(apps, None)

@@ -9,10 +9,11 @@ class PredictionWindow(models.TextChoices):
     DAYS_90 = "90_day", "90 days"
 
 
+# Plain strings, not enum members: these keys end up in JSON, SQL and model artifacts.
 DAYS_IN_WINDOW: dict[str, int] = {
-    PredictionWindow.DAYS_30: 30,
-    PredictionWindow.DAYS_60: 60,
-    PredictionWindow.DAYS_90: 90,
+    PredictionWindow.DAYS_30.value: 30,
+    PredictionWindow.DAYS_60.value: 60,
+    PredictionWindow.DAYS_90.value: 90,
 }
 
 

@@ -25,3 +25,25 @@ def test_worker_answers_ping_and_runs_a_task(celery_worker):
     assert set(timings) == {"org_tier_summary", "dept_risk_distribution", "roi_positive_patients"}
     event = AuditLog.objects.get(event_type=AuditEvent.VIEW_REFRESH)
     assert event.changed_by == "celery:refresh_views"
+
+
+@pytest.mark.celery_worker
+def test_worker_scores_a_population_through_the_task(
+    celery_worker, reference_data, toy_models, patients_with_features
+):
+    from predictions.model_store import model_cache_clear
+    from predictions.models import Prediction, ScoringRun
+    from predictions.scoring import scoring_run_create
+    from predictions.services import model_version_activate, model_version_register
+    from predictions.tasks import score_population_task
+
+    model_cache_clear()
+    model_version_register(version="v1.0", models=toy_models.models, changed_by="test")
+    model_version_activate(version="v1.0", changed_by="test")
+    run = scoring_run_create(version="v1.0", changed_by="test", chunk_size=10)
+
+    result = score_population_task.delay(run.pk).get(timeout=120)
+
+    assert result == {"run_id": run.pk, "status": "succeeded", "patients_scored": 25}
+    assert ScoringRun.objects.get(pk=run.pk).chunks_done == 3
+    assert Prediction.objects.filter(model_version_id="v1.0").count() == 75

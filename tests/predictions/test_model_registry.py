@@ -65,3 +65,44 @@ def test_activation_retires_the_previous_version_atomically(active_version, toy_
     assert statuses == {"v1.0": "retired", "v1.1": "active"}
     with pytest.raises(ValueError, match="retired"):
         model_version_activate(version="v1.0", changed_by="test")
+
+
+def _dump(tmp_path, models: dict) -> list[str]:
+    args = []
+    for window, model in models.items():
+        path = tmp_path / f"{window}.skops"
+        path.write_bytes(sio.dumps(model))
+        args += [f"--window-{window.split('_')[0]}", str(path)]
+    return args
+
+
+def test_register_model_command_registers_external_models(tmp_path, toy_models):
+    from django.core.management import call_command
+
+    from tests.predictions.toy_data import toy_training_frame
+
+    eval_path = tmp_path / "eval.csv"
+    toy_training_frame(n=400, seed=3).to_csv(eval_path, index=False)
+    call_command(
+        "register_model",
+        "--version", "ext-1",
+        *_dump(tmp_path, toy_models.models),
+        "--eval-data", str(eval_path),
+        "--tier-mode", "percentile",
+    )  # fmt: skip
+    registered = ModelVersion.objects.get(version="ext-1")
+    assert registered.status == "candidate"
+    assert registered.tier_thresholds["mode"] == "percentile"
+    assert registered.metrics["evaluation"]["n"] == 400
+    assert "auc" in registered.metrics["windows"]["90_day"]
+    assert model_bundle_load("ext-1").sha256 == registered.artifact_sha256
+
+
+def test_register_model_command_refuses_a_model_without_the_contract(tmp_path, toy_models):
+    from django.core.management import CommandError, call_command
+
+    wrong = LogisticRegression().fit(pd.DataFrame({"x": [0.0, 1.0], "y": [1.0, 0.0]}), [0, 1])
+    args = _dump(tmp_path, {**toy_models.models, "90_day": wrong})
+    with pytest.raises(CommandError, match="90_day: model rejects feature contract v1"):
+        call_command("register_model", "--version", "ext-2", *args)
+    assert not ModelVersion.objects.filter(version="ext-2").exists()

@@ -155,3 +155,21 @@ def test_queries_per_chunk_do_not_grow_with_chunk_size(active_version, patients_
     one_chunk_of_25 = queries(25)
     one_chunk_of_100 = queries(100)
     assert one_chunk_of_25 == one_chunk_of_100
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_threads_score_the_same_as_one(reference_data, toy_models, patients_with_features):
+    from predictions.model_store import model_cache_clear
+    from predictions.services import model_version_activate, model_version_register
+
+    model_cache_clear()
+    model_version_register(version="v1.0", models=toy_models.models, changed_by="test")
+    model_version_activate(version="v1.0", changed_by="test")
+    run = scoring_run_create(version="v1.0", changed_by="test", chunk_size=4)
+    run = population_score(run_id=run.pk, workers=2)
+    assert (run.status, run.patients_scored, run.chunks_done) == (RunStatus.SUCCEEDED, 25, 7)
+    assert Prediction.objects.count() == FinancialProjection.objects.count() == 75
+    threaded = _scores()
+    Prediction.objects.all().delete()
+    population_score(run_id=scoring_run_create(version="v1.0", changed_by="test").pk, workers=1)
+    assert _scores() == threaded
