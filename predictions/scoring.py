@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from threadpoolctl import threadpool_limits
 
 from finance.projections import projections_create
 from predictions.features import feature_frame
@@ -124,7 +125,9 @@ def _run_chunks(work: Callable[[list[int]], int], chunks: list[list[int]], worke
         finally:
             connection.close()  # this thread's own connection
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    # Each worker scores on one core: OpenMP in predict_proba would otherwise start a thread
+    # per core in every worker and the workers would fight over the same cores.
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(in_thread, ids) for ids in chunks]
         try:
             for future in as_completed(futures):

@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from patients.feature_contract import CURRENT_VERSION, feature_names
+from patients.feature_contract import feature_names
 from predictions.features import frame_prepare
 from predictions.metrics import group_metrics, score_metrics
 from predictions.model_store import WINDOWS, predict_risks
@@ -98,6 +98,3 @@ def window_metrics(frame: pd.DataFrame, window: str, risk: np.ndarray) -> dict:
     metrics["by_gender"] = group_metrics(y, risk, frame["gender"].astype(str).to_numpy())
     metrics["by_race"] = group_metrics(y, risk, frame["race"].astype(str).to_numpy())
     return metrics
-
-
-CONTRACT_VERSION = CURRENT_VERSION

@@ -23,7 +23,7 @@ from patients.importer import FEATURE_NAMES, patients_import
 from patients.models import DataSource, Department, Patient, PatientFeatures
 from predictions.features import frame_prepare
 from predictions.model_store import WINDOWS, model_bundle_load
-from predictions.models import Prediction
+from predictions.models import ModelVersion, Prediction
 from predictions.scoring import population_score, scoring_run_create
 from predictions.services import model_version_activate, model_version_train
 from predictions.tiers import assign_tiers
@@ -116,7 +116,7 @@ def _naive_path(count: int) -> list[Step]:
     departments = {d.department_code: d for d in Department.objects.all()}
     policies = {(p.prediction_window, p.risk_tier): p for p in InterventionPolicy.objects.all()}
     bundle = model_bundle_load("v1.0")
-    thresholds = bundle_thresholds()
+    thresholds = ModelVersion.objects.get(version="v1.0").tier_thresholds
     timings = {"patients and features saved one by one": 0.0, "scored and saved one by one": 0.0}
     rows = {"patients and features saved one by one": 0, "scored and saved one by one": 0}
     for record in frame[list(XTEST_COLUMNS)].to_dict("records"):
@@ -155,12 +155,6 @@ def _naive_path(count: int) -> list[Step]:
         timings["scored and saved one by one"] += _since(started)
         rows["scored and saved one by one"] += 2 * len(WINDOWS)
     return [Step(name, rows[name], seconds) for name, seconds in timings.items()]
-
-
-def bundle_thresholds() -> dict:
-    from predictions.models import ModelVersion
-
-    return ModelVersion.objects.get(version="v1.0").tier_thresholds
 
 
 @transaction.atomic

@@ -22,6 +22,11 @@ from riskplatform.demo import demo_bootstrap, demo_is_loaded
 STOP_GRACE_SECONDS = 15
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    # SIGTERM (a service manager stopping us) takes the same path as Ctrl-C.
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = __doc__.splitlines()[0]
 
@@ -78,7 +83,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Admin login: {username} (password set earlier)")
         self.stdout.write("Press Ctrl-C to stop.\n")
 
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
         exit_code = 0
         try:
             while True:
