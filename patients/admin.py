@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.db.models import Count
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from patients.models import Department, Patient, PatientFeatures
@@ -102,6 +103,29 @@ class PatientAdmin(PatientSearchMixin, SimpleHistoryAdmin):
     )
     show_full_result_count = False
     # Patients are deactivated (is_active), never deleted: their predictions are evidence.
+
+    def save_model(self, request, obj, form, change) -> None:
+        actor = f"admin:{request.user.get_username()}"[:50]
+        if change:
+            obj.updated_by, obj.updated_at = actor, timezone.now()
+        else:
+            obj.created_by = obj.created_by or actor
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        from predictions.services import patient_saved_in_admin
+
+        predictions = patient_saved_in_admin(
+            patient=form.instance,
+            created=not change,
+            features_changed=any(formset.has_changed() for formset in formsets),
+            changed_by=f"admin:{request.user.get_username()}"[:50],
+        )
+        if predictions:
+            scores = ", ".join(f"{p.prediction_window} {p.risk_score} ({p.tier_label})"
+                               for p in predictions)  # fmt: skip
+            self.message_user(request, f"Scored under {predictions[0].model_version_id}: {scores}")
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
@@ -137,7 +138,20 @@ def _run_chunks(work: Callable[[list[int]], int], chunks: list[list[int]], worke
                 future.cancel()
 
 
-def _score_chunk(run_id, ids, bundle, thresholds, version: str, actor: str) -> None:
+@dataclass(frozen=True)
+class ChunkScored:
+    prediction_ids: list[int]
+    projections: int
+    seconds_scoring: float
+    seconds_writing: float
+    seconds_projecting: float
+
+
+def patients_score(
+    *, ids: list[int], bundle, thresholds: dict, version: str, actor: str
+) -> ChunkScored:
+    """Score `ids` under `version` and write predictions and projections, in the caller's
+    transaction. The batch run and the real-time path both come through here."""
     started = time.perf_counter()
     frame = feature_frame(ids, bundle.contract_version)
     risks = bundle.predict_risks(frame.drop(columns=["patient_uuid"]))
@@ -146,21 +160,30 @@ def _score_chunk(run_id, ids, bundle, thresholds, version: str, actor: str) -> N
     for window in WINDOWS:
         scores = np.round(risks[window], 4)  # the stored precision; tiers follow the stored value
         tiers = assign_tiers(scores, thresholds[window])
-        rows.extend(zip(frame.index.tolist(), [window] * len(ids), scores.tolist(),
+        rows.extend(zip(frame.index.tolist(), [window] * len(frame), scores.tolist(),
                         tiers.tolist(), strict=True))  # fmt: skip
+    prediction_ids = _predictions_write(ids, rows, version, actor)
+    projecting = time.perf_counter()
+    projections = projections_create(prediction_ids=prediction_ids)
+    projected = time.perf_counter()
+    return ChunkScored(
+        prediction_ids, projections, scored - started, projected - scored, projected - projecting
+    )
+
+
+def _score_chunk(run_id, ids, bundle, thresholds, version: str, actor: str) -> None:
     with transaction.atomic():
-        prediction_ids = _predictions_write(ids, rows, version, actor)
-        projecting = time.perf_counter()
-        projections = projections_create(prediction_ids=prediction_ids)
-        projected = time.perf_counter()
+        chunk = patients_score(
+            ids=ids, bundle=bundle, thresholds=thresholds, version=version, actor=actor
+        )
         ScoringRun.objects.filter(pk=run_id).update(
             patients_scored=F("patients_scored") + len(ids),
-            predictions_written=F("predictions_written") + len(prediction_ids),
-            projections_written=F("projections_written") + projections,
+            predictions_written=F("predictions_written") + len(chunk.prediction_ids),
+            projections_written=F("projections_written") + chunk.projections,
             chunks_done=F("chunks_done") + 1,
-            seconds_scoring=F("seconds_scoring") + (scored - started),
-            seconds_writing=F("seconds_writing") + (projected - scored),
-            seconds_projecting=F("seconds_projecting") + (projected - projecting),
+            seconds_scoring=F("seconds_scoring") + chunk.seconds_scoring,
+            seconds_writing=F("seconds_writing") + chunk.seconds_writing,
+            seconds_projecting=F("seconds_projecting") + chunk.seconds_projecting,
         )
 
 

@@ -1,17 +1,31 @@
+import logging
 from pathlib import Path
 
 import numpy as np
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from patients.feature_contract import CURRENT_VERSION
 from predictions.features import contract_sample_frame
-from predictions.model_store import WINDOWS, bundle_serialise
-from predictions.models import ModelStatus, ModelVersion
+from predictions.model_store import (
+    WINDOWS,
+    ModelIntegrityError,
+    bundle_serialise,
+    model_bundle_load,
+)
+from predictions.models import ModelStatus, ModelVersion, Prediction, ScoringRun
+from predictions.scoring import (
+    patients_needing_score,
+    patients_score,
+    population_score,
+    scoring_run_create,
+)
 from predictions.tiers import thresholds_fixed, thresholds_percentile, validate_thresholds
 from predictions.training import models_train, training_frame_read
 from riskplatform.core.models import AuditEvent
 from riskplatform.core.services import audit_event_record
+
+logger = logging.getLogger(__name__)
 
 
 class ModelContractError(ValueError):
@@ -142,3 +156,93 @@ def model_version_activate(*, version: str, changed_by: str) -> ModelVersion:
         new_values={"active": version},
     )
     return target
+
+
+class NoActiveModel(Exception):
+    pass
+
+
+def active_model_version() -> ModelVersion:
+    version = ModelVersion.objects.filter(status=ModelStatus.ACTIVE).first()
+    if version is None:
+        raise NoActiveModel("no model version is active")
+    return version
+
+
+def _current_scores(patient_id: int, version: str) -> dict[str, str]:
+    rows = Prediction.objects.filter(
+        patient_id=patient_id, model_version_id=version, superseded_at__isnull=True
+    ).values_list("prediction_window", "risk_score")
+    return {window: str(score) for window, score in rows}
+
+
+@transaction.atomic
+def patient_score(*, patient_id: int, changed_by: str) -> list[Prediction]:
+    """Score one patient now under the active version (cached model): three predictions
+    with projections; earlier current ones are superseded, not deleted. The PREDICTION_RUN
+    event holds the old and new scores."""
+    version = active_model_version()
+    bundle = model_bundle_load(version.version)
+    old = _current_scores(patient_id, version.version)
+    chunk = patients_score(
+        ids=[patient_id],
+        bundle=bundle,
+        thresholds=version.tier_thresholds,
+        version=version.version,
+        actor=changed_by,
+    )
+    predictions = list(
+        Prediction.objects.filter(prediction_id__in=chunk.prediction_ids)
+        .select_related("projection")
+        .order_by("prediction_window")
+    )
+    audit_event_record(
+        event_type=AuditEvent.PREDICTION_RUN,
+        changed_by=changed_by,
+        entity_type="PATIENT",
+        entity_id=patient_id,
+        model_version=version.version,
+        old_values=old or None,
+        new_values={p.prediction_window: str(p.risk_score) for p in predictions},
+    )
+    return predictions
+
+
+def patient_score_or_defer(*, patient_id: int, changed_by: str) -> list[Prediction] | None:
+    """Score now if possible; otherwise leave the patient awaiting scoring (logged). Nothing
+    is lost: an unscored patient is exactly what the periodic `score_pending` task looks
+    for, so it is scored as soon as a model and the database allow."""
+    try:
+        return patient_score(patient_id=patient_id, changed_by=changed_by)
+    except (NoActiveModel, ModelIntegrityError, DatabaseError) as exc:
+        logger.warning("patient %s left awaiting scoring: %s", patient_id, exc)
+        return None
+
+
+def pending_patients_score(*, changed_by: str) -> ScoringRun | None:
+    """Score every patient awaiting a score under the active version (the outbox sweep)."""
+    try:
+        version = active_model_version()
+    except NoActiveModel:
+        return None
+    if not patients_needing_score(version=version.version):
+        return None
+    run = scoring_run_create(version=version.version, changed_by=changed_by, chunk_size=1000)
+    return population_score(run_id=run.pk)
+
+
+def patient_saved_in_admin(
+    *, patient, created: bool, features_changed: bool, changed_by: str
+) -> list[Prediction] | None:
+    """After the admin's add or change form: record the event and score the patient (a new
+    patient, or changed features: old predictions are kept as superseded)."""
+    from patients.models import PatientFeatures
+    from patients.services import patient_added_record
+
+    if created:
+        patient_added_record(patient=patient, changed_by=changed_by)
+    elif features_changed:
+        PatientFeatures.objects.filter(patient=patient).update(updated_at=timezone.now())
+    else:
+        return None
+    return patient_score_or_defer(patient_id=patient.pk, changed_by=changed_by)

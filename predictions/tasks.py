@@ -16,3 +16,20 @@ def score_population_task(run_id: int) -> dict:
     # A retry resumes the same run: scoring skips patients already scored.
     run = population_score(run_id=run_id)
     return {"run_id": run.pk, "status": run.status, "patients_scored": run.patients_scored}
+
+
+@shared_task(
+    name="predictions.score_pending",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=1800,
+    time_limit=1900,
+)
+def score_pending_task() -> dict:
+    """Beat runs this every minute: patients saved while scoring was impossible (no model,
+    database hiccup) are scored as soon as it is possible again."""
+    from predictions.services import pending_patients_score
+
+    run = pending_patients_score(changed_by="celery:score_pending")
+    return {"patients_scored": run.patients_scored if run else 0}

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from predictions.api import patients_create_view
+
 admin.site.site_header = "Risk platform"
 admin.site.site_title = "Risk platform"
 admin.site.index_title = "Population-health risk"
@@ -9,4 +11,5 @@ admin.site.index_title = "Population-health risk"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/patients/", patients_create_view, name="api-patients-create"),
 ]

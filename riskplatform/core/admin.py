@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from riskplatform.core.admin_mixins import ReadOnlyModelAdmin
-from riskplatform.core.models import AuditLog
+from riskplatform.core.models import ApiClient, AuditLog
 
 
 @admin.register(AuditLog)
@@ -19,3 +19,17 @@ class AuditLogAdmin(ReadOnlyModelAdmin):
     search_fields = ("changed_by", "entity_type")
     date_hierarchy = "changed_at"
     show_full_result_count = False
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    """Clients are created with `manage.py api_client_create` (which shows the token once);
+    here they can be disabled."""
+
+    list_display = ("name", "is_active", "created_at", "last_used_at")
+    list_filter = ("is_active",)
+    fields = ("name", "is_active", "created_at", "last_used_at")
+    readonly_fields = ("name", "created_at", "last_used_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False

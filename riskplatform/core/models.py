@@ -44,3 +44,21 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} by {self.changed_by}"
+
+
+class ApiClient(models.Model):
+    """An integration (an EHR, say) allowed to call the JSON API. Only the sha256 of its
+    token is stored; the token itself is shown once, when the client is created."""
+
+    name = models.CharField(max_length=100, unique=True)
+    token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        db_table = "api_clients"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,49 @@
+"""Bearer-token authentication for the JSON API: one token per client, stored hashed."""
+
+import hashlib
+import secrets
+from functools import wraps
+
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from riskplatform.core.models import ApiClient
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def api_client_create(*, name: str) -> tuple[ApiClient, str]:
+    """A new client and its token (returned once; only its hash is kept)."""
+    token = secrets.token_urlsafe(32)
+    return ApiClient.objects.create(name=name, token_sha256=token_hash(token)), token
+
+
+def _unauthorised(message: str, status: int) -> JsonResponse:
+    response = JsonResponse({"errors": {"__all__": [message]}}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="riskplatform"'
+    return response
+
+
+def api_client_required(view):
+    """401 without a valid token, 403 for a disabled client; sets request.api_client."""
+
+    @csrf_exempt  # token-authenticated, no cookies: CSRF does not apply
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return _unauthorised("Authorization: Bearer <token> is required.", 401)
+        client = ApiClient.objects.filter(token_sha256=token_hash(token.strip())).first()
+        if client is None:
+            return _unauthorised("The token is not valid.", 401)
+        if not client.is_active:
+            return _unauthorised("This API client is disabled.", 403)
+        ApiClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
+        request.api_client = client
+        return view(request, *args, **kwargs)
+
+    return wrapper
