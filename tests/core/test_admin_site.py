@@ -13,6 +13,7 @@ from predictions.models import (
     Prediction,
     ScoringRun,
 )
+from riskplatform.core.api_auth import api_client_create
 from riskplatform.core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,7 @@ def _changelist(model) -> str:
 def test_every_platform_table_and_view_is_registered():
     tables = {m._meta.db_table for m in _platform_models()}
     assert tables == {
+        "api_clients",
         "departments",
         "patients",
         "model_versions",
@@ -60,6 +62,7 @@ def test_changelists_render_with_data(admin_client, scored_population, model):
     ScoringRun.objects.create(
         model_version_id="v1.0", created_by="test", patients_total=10, patients_scored=4
     )
+    api_client_create(name="ehr")
     response = admin_client.get(_changelist(model))
     assert response.status_code == 200
     assert response.context["cl"].result_count > 0
