@@ -16,3 +16,33 @@ WORKER_ACTOR = "celery:refresh_views"
 )
 def refresh_views_task() -> dict[str, float]:
     return views_refresh(changed_by=WORKER_ACTOR)
+
+
+@shared_task(
+    bind=True,
+    name="finance.refresh_views_debounced",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=300,
+    time_limit=360,
+)
+def refresh_views_debounced_task(self) -> str:
+    from finance.refresh import views_refresh_when_quiet
+
+    wait = views_refresh_when_quiet(changed_by=WORKER_ACTOR)
+    if wait is not None:
+        self.apply_async(countdown=wait, ignore_result=True)
+        return f"postponed {wait:.1f} s"
+    return "refreshed"
+
+
+@shared_task(name="finance.refresh_views_if_stale", soft_time_limit=300, time_limit=360)
+def refresh_views_if_stale_task() -> bool:
+    """Beat's safety net: catches up on refreshes a broker outage prevented."""
+    from finance.refresh import views_are_stale
+
+    if views_are_stale():
+        views_refresh(changed_by="celery:refresh_views_if_stale")
+        return True
+    return False

@@ -205,7 +205,14 @@ def patient_score(*, patient_id: int, changed_by: str) -> list[Prediction]:
         old_values=old or None,
         new_values={p.prediction_window: str(p.risk_score) for p in predictions},
     )
+    transaction.on_commit(_views_refresh_request)
     return predictions
+
+
+def _views_refresh_request() -> None:
+    from finance.refresh import views_refresh_request
+
+    views_refresh_request()
 
 
 def patient_score_or_defer(*, patient_id: int, changed_by: str) -> list[Prediction] | None:
