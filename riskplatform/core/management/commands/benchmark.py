@@ -21,12 +21,18 @@ class Command(BaseCommand):
         )
         pipeline.add_argument("--chunk-size", type=int, default=5000)
         pipeline.add_argument("--training-patients", type=int, default=5000)
+        realtime = benchmarks.add_parser("realtime", help="new patients through the API")
+        realtime.add_argument("--submissions", type=int, default=1000)
+        realtime.add_argument("--clients", type=int, default=8)
+        realtime.add_argument("--web-workers", type=int, default=4)
 
     def handle(self, *args, benchmark: str, **options) -> None:
         with throwaway_database():
             machine = machine_description()
             if benchmark == "pipeline":
                 self._pipeline(machine, **options)
+            elif benchmark == "realtime":
+                self._realtime(machine, **options)
 
     def _pipeline(self, machine: str, *, patients, naive_patients, chunk_size, training_patients,
                   **_) -> None:  # fmt: skip
@@ -57,3 +63,28 @@ class Command(BaseCommand):
         )
         ratio = figures.naive_seconds_estimated / figures.bulk_seconds
         out(f"\nBulk path: {ratio:,.1f}x faster than the per-row path.")
+
+    def _realtime(self, machine: str, *, submissions, clients, web_workers, **_) -> None:
+        from riskplatform.benchmarks.realtime import realtime_benchmark
+
+        figures = realtime_benchmark(
+            submissions=submissions, clients=clients, web_workers=web_workers,
+            say=self.stderr.write,
+        )  # fmt: skip
+        out = self.stdout.write
+        out(f"\nNew patients through POST /api/patients/ (gunicorn, {web_workers} workers)")
+        out(f"Machine: {machine}\n")
+        out(f"Scoring one patient, three windows, cached model: "
+            f"{figures.single_row_scoring_ms:.2f} ms (median of 200)\n")  # fmt: skip
+        out("Submission to three stored predictions and projections (HTTP round trip):")
+        out(f"{'run':<26} {'n':>6} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+        for run in figures.runs:
+            out(
+                f"{run.label:<26} {len(run.seconds):>6} {run.errors:>6} "
+                f"{run.percentile(50):>8.1f} {run.percentile(95):>8.1f} "
+                f"{run.percentile(99):>8.1f}"
+            )
+        after = figures.views_current_after
+        shown = f"{after:.1f} s" if after is not None else "not within 60 s"
+        out(f"\nViews show every patient of the {figures.burst_patients:,}-patient burst "
+            f"{shown} after its last submission (coalesced refresh).")  # fmt: skip
