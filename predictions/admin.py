@@ -1,10 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from predictions.model_store import WINDOWS
 from predictions.models import (
     DeptRiskDistribution,
+    ModelComparison,
     ModelVersion,
     OrgTierSummary,
     Prediction,
@@ -30,6 +31,7 @@ class ModelVersionAdmin(SimpleHistoryAdmin):
     list_filter = ("status", "feature_contract_version")
     search_fields = ("version",)
     exclude = ("artifact",)
+    actions = ("make_active",)
     readonly_fields = (
         "metrics_table",
         "version",
@@ -50,6 +52,28 @@ class ModelVersionAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.action(
+        description="Make active (promote a fully scored candidate)", permissions=["make_active"]
+    )
+    def make_active(self, request, queryset) -> None:
+        from predictions.reevaluation import PromotionRefused, model_version_promote
+
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version.", messages.ERROR)
+            return
+        version = queryset.get().version
+        try:
+            model_version_promote(
+                version=version, changed_by=f"admin:{request.user.get_username()}"[:50]
+            )
+        except PromotionRefused as refused:
+            self.message_user(request, f"Not promoted: {refused}", messages.ERROR)
+            return
+        self.message_user(request, f"{version} is now active; the views were refreshed.")
+
+    def has_make_active_permission(self, request) -> bool:
+        return request.user.has_perm("predictions.change_modelversion")
 
     @admin.display(description="SHA-256")
     def short_sha256(self, obj: ModelVersion) -> str:
@@ -174,3 +198,14 @@ class ScoringRunAdmin(ReadOnlyModelAdmin):
             obj.patients_total,
             round(100 * obj.progress),
         )
+
+
+@admin.register(ModelComparison)
+class ModelComparisonAdmin(ReadOnlyModelAdmin):
+    list_display = ("created_at", "candidate", "baseline", "kept_raised_lowered", "created_by")
+    list_filter = ("candidate", "baseline")
+
+    @admin.display(description="30-day tiers: kept / raised / lowered")
+    def kept_raised_lowered(self, obj: ModelComparison) -> str:
+        w = obj.summary["windows"]["30_day"]
+        return f"{w.get('kept', 0)} / {w.get('raised', 0)} / {w.get('lowered', 0)}"

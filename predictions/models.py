@@ -224,10 +224,33 @@ class ScoringRun(models.Model):
         return self.patients_scored / self.patients_total if self.patients_total else 0.0
 
 
+class ModelComparison(models.Model):
+    """A candidate scored against the active version (the seed's Scenario 3 comparison)."""
+
+    comparison_id = models.BigAutoField(primary_key=True)
+    baseline = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, to_field="version", related_name="+"
+    )
+    candidate = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, to_field="version", related_name="comparisons"
+    )
+    summary = models.JSONField()
+    created_by = models.CharField(max_length=50)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "model_comparisons"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.candidate_id} vs {self.baseline_id}"
+
+
 from predictions.matviews import DeptRiskDistribution, OrgTierSummary  # noqa: E402
 
 __all__ = [
     "DeptRiskDistribution",
+    "ModelComparison",
     "ModelStatus",
     "ModelVersion",
     "OrgTierSummary",

@@ -33,3 +33,20 @@ def score_pending_task() -> dict:
 
     run = pending_patients_score(changed_by="celery:score_pending")
     return {"patients_scored": run.patients_scored if run else 0}
+
+
+@shared_task(
+    name="predictions.reevaluate",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=2,
+    soft_time_limit=4 * 3600,
+    time_limit=4 * 3600 + 300,
+)
+def reevaluate_task(candidate: str | None = None) -> dict:
+    """Weekly by default (beat, editable in the admin): train or take a candidate, score
+    everyone under it, compare with the active version."""
+    from predictions.reevaluation import model_reevaluate
+
+    comparison = model_reevaluate(changed_by="celery:reevaluate", candidate=candidate)
+    return {"comparison_id": comparison.pk, "candidate": comparison.candidate_id}

@@ -146,6 +146,15 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Threads (each with a database connection) that score and write chunks side by side.
 SCORING_WORKERS = env_int("SCORING_WORKERS", 2)
 
+# Re-evaluation: where the labelled training file lives, and whether a candidate that is no
+# worse (AUC per window not lower, calibration slope within bounds) is promoted on its own.
+MODEL_TRAINING_DATA = env_str(
+    "MODEL_TRAINING_DATA",
+    str(Path(env_str("RISKPLATFORM_DATA_DIR", str(BASE_DIR / ".data"))) / "demo" / "training.csv"),
+)
+MODEL_AUTO_PROMOTE = env_bool("MODEL_AUTO_PROMOTE", False)
+MODEL_CALIBRATION_SLOPE_BOUNDS = (0.8, 1.2)
+
 # Who the platform names as the actor of writes made outside a web request.
 SYSTEM_ACTOR = "system"
 

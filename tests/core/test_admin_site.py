@@ -6,8 +6,10 @@ from django.urls import reverse
 
 from finance.models import FinancialProjection, RoiPositivePatient
 from finance.services import views_refresh
+from predictions.comparison import model_versions_compare
 from predictions.models import (
     DeptRiskDistribution,
+    ModelComparison,
     ModelVersion,
     OrgTierSummary,
     Prediction,
@@ -25,6 +27,7 @@ READ_ONLY = {
     FinancialProjection,
     OrgTierSummary,
     DeptRiskDistribution,
+    ModelComparison,
     RoiPositivePatient,
     ScoringRun,
 }
@@ -44,6 +47,7 @@ def test_every_platform_table_and_view_is_registered():
         "api_clients",
         "departments",
         "patients",
+        "model_comparisons",
         "model_versions",
         "predictions",
         "financial_projections",
@@ -63,6 +67,10 @@ def test_changelists_render_with_data(admin_client, scored_population, model):
         model_version_id="v1.0", created_by="test", patients_total=10, patients_scored=4
     )
     api_client_create(name="ehr")
+    ModelComparison.objects.create(
+        baseline_id="v1.0", candidate_id="v1.1", created_by="test",
+        summary=model_versions_compare(baseline="v1.0", candidate="v1.1"),
+    )  # fmt: skip
     response = admin_client.get(_changelist(model))
     assert response.status_code == 200
     assert response.context["cl"].result_count > 0

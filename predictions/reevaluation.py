@@ -1,0 +1,116 @@
+"""Scheduled re-evaluation (the seed's Scenario 3) and promotion.
+
+A candidate is trained (or taken from the registry), scored for the whole population under
+its own label, which changes nothing coordinators see (the views follow the active version),
+and compared with the active version. Promotion is a separate, guarded step.
+"""
+
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from finance.services import views_refresh
+from predictions.comparison import model_versions_compare
+from predictions.model_store import WINDOWS
+from predictions.models import ModelComparison, ModelStatus, ModelVersion
+from predictions.scoring import patients_needing_score, population_score, scoring_run_create
+from predictions.services import active_model_version, model_version_activate, model_version_train
+from riskplatform.core.models import AuditEvent
+from riskplatform.core.services import audit_event_record
+
+
+class PromotionRefused(ValueError):
+    pass
+
+
+def model_version_next_label(base: str) -> str:
+    """v1.0 -> v1.1 (or the next free minor number); other labels get a numeric suffix."""
+    match = re.fullmatch(r"v(\d+)\.(\d+)", base)
+    major, minor = (int(match[1]), int(match[2])) if match else (1, 0)
+    taken = set(ModelVersion.objects.values_list("version", flat=True))
+    minor += 1
+    while f"v{major}.{minor}" in taken:
+        minor += 1
+    return f"v{major}.{minor}"
+
+
+def model_reevaluate(
+    *,
+    changed_by: str,
+    training_path: Path | None = None,
+    candidate: str | None = None,
+    seed: int = 0,
+) -> ModelComparison:
+    baseline = active_model_version()
+    if candidate is None:
+        candidate = model_version_next_label(baseline.version)
+        model_version_train(
+            version=candidate,
+            training_path=training_path or Path(settings.MODEL_TRAINING_DATA),
+            changed_by=changed_by,
+            seed=seed,
+        )
+    run = scoring_run_create(version=candidate, changed_by=changed_by)
+    population_score(run_id=run.pk)
+    summary = model_versions_compare(baseline=baseline.version, candidate=candidate)
+    with transaction.atomic():
+        comparison = ModelComparison.objects.create(
+            baseline_id=baseline.version,
+            candidate_id=candidate,
+            summary=summary,
+            created_by=changed_by,
+        )
+        audit_event_record(
+            event_type=AuditEvent.MODEL_UPDATE,
+            changed_by=changed_by,
+            entity_type="MODEL",
+            entity_id=comparison.pk,
+            model_version=candidate,
+            old_values={"active": baseline.version},
+            new_values={
+                "candidate": candidate,
+                "windows": {
+                    w: {k: summary["windows"][w].get(k)
+                        for k in ("patients", "kept", "raised", "lowered", "metrics")}
+                    for w in WINDOWS
+                },
+            },
+        )  # fmt: skip
+    if settings.MODEL_AUTO_PROMOTE and _candidate_is_no_worse(summary):
+        model_version_promote(version=candidate, changed_by=f"{changed_by} (auto)"[:50])
+    return comparison
+
+
+def _candidate_is_no_worse(summary: dict) -> bool:
+    """AUC not lower than the baseline's in any window, calibration slope within bounds."""
+    low, high = settings.MODEL_CALIBRATION_SLOPE_BOUNDS
+    for window in WINDOWS:
+        metrics = summary["windows"][window]["metrics"]
+        old, new = metrics[summary["baseline"]], metrics[summary["candidate"]]
+        if new.get("auc") is None or old.get("auc") is None or new["auc"] < old["auc"]:
+            return False
+        slope = new.get("calibration_slope")
+        if slope is None or not low <= slope <= high:
+            return False
+    return True
+
+
+def model_version_promote(*, version: str, changed_by: str) -> ModelVersion:
+    """Make a fully scored candidate active (the previous active version is retired in the
+    same transaction), then refresh the views. Refuses retired and partially scored ones."""
+    target = ModelVersion.objects.get(version=version)
+    if target.status == ModelStatus.RETIRED:
+        raise PromotionRefused(f"{version} is retired; register it again to bring it back")
+    if target.status == ModelStatus.ACTIVE:
+        raise PromotionRefused(f"{version} is already active")
+    missing = len(patients_needing_score(version=version))
+    if missing:
+        raise PromotionRefused(
+            f"{version} is not fully scored: {missing} active patient(s) have no current "
+            "prediction under it; run score_population first"
+        )
+    activated = model_version_activate(version=version, changed_by=changed_by)
+    views_refresh(changed_by=changed_by)
+    return activated
