@@ -114,3 +114,36 @@ def model_version_promote(*, version: str, changed_by: str) -> ModelVersion:
     activated = model_version_activate(version=version, changed_by=changed_by)
     views_refresh(changed_by=changed_by)
     return activated
+
+
+def model_version_reinstate(*, version: str, changed_by: str) -> ModelVersion:
+    """Roll back: register a retired version's exact artifact again under a new label, score
+    everyone under it and promote it. History stays linear (a retired label never becomes
+    active again, so every prediction row keeps meaning what it meant)."""
+    old = ModelVersion.objects.get(version=version)
+    if old.status != ModelStatus.RETIRED:
+        raise PromotionRefused(f"{version} is {old.status}; only a retired version is reinstated")
+    artifact = bytes(ModelVersion.objects.values_list("artifact", flat=True).get(pk=old.pk))
+    label = model_version_next_label(active_model_version().version)
+    with transaction.atomic():
+        reinstated = ModelVersion.objects.create(
+            version=label,
+            created_by=changed_by,
+            feature_contract_version=old.feature_contract_version,
+            tier_thresholds=old.tier_thresholds,
+            metrics=old.metrics,
+            training_fingerprint=old.training_fingerprint,
+            artifact=artifact,
+            artifact_sha256=old.artifact_sha256,
+            notes=f"Reinstated from {version} (rollback) by {changed_by}.",
+        )
+        audit_event_record(
+            event_type=AuditEvent.MODEL_REGISTERED,
+            changed_by=changed_by,
+            entity_type="MODEL",
+            entity_id=reinstated.pk,
+            model_version=label,
+            new_values={"reinstated_from": version, "sha256": old.artifact_sha256},
+        )
+    population_score(run_id=scoring_run_create(version=label, changed_by=changed_by).pk)
+    return model_version_promote(version=label, changed_by=changed_by)

@@ -72,3 +72,35 @@ def test_admin_action_promotes_and_reports_refusals(admin_client, candidate):
     )
     assert "v1.1 is now active; the views were refreshed." in _messages(response)
     assert ModelVersion.objects.get(version="v1.1").status == "active"
+
+
+def test_rollback_reinstates_the_previous_artifact_under_a_new_label(candidate):
+    from django.core.management import call_command
+
+    model_reevaluate(changed_by="test", candidate=candidate)
+    model_version_promote(version="v1.1", changed_by="test")
+    call_command("rollback_model", "--version", "v1.0")
+    statuses = dict(ModelVersion.objects.values_list("version", "status"))
+    assert statuses == {"v1.0": "retired", "v1.1": "retired", "v1.2": "active"}
+    v10, v12 = ModelVersion.objects.get(version="v1.0"), ModelVersion.objects.get(version="v1.2")
+    assert v12.artifact_sha256 == v10.artifact_sha256
+    assert set(OrgTierSummary.objects.values_list("model_version", flat=True)) == {"v1.2"}
+
+
+@pytest.mark.parametrize(
+    ("auc_change", "slope", "status"),
+    [(0.0, 1.0, "active"), (0.01, 1.1, "active"), (-0.01, 1.0, "candidate"),
+     (0.0, 1.3, "candidate")],
+)  # fmt: skip
+def test_auto_promotion_only_when_the_candidate_is_no_worse(
+    candidate, settings, auc_change, slope, status
+):
+    settings.MODEL_AUTO_PROMOTE = True
+    baseline = ModelVersion.objects.get(version="v1.0").metrics
+    windows = {
+        w: {**m, "auc": m["auc"] + (auc_change if w == "60_day" else 0), "calibration_slope": slope}
+        for w, m in baseline["windows"].items()
+    }
+    ModelVersion.objects.filter(version="v1.1").update(metrics={"windows": windows})
+    model_reevaluate(changed_by="celery:reevaluate", candidate=candidate)
+    assert ModelVersion.objects.get(version="v1.1").status == status
