@@ -1,24 +1,6 @@
 from django.db import migrations
 
-TASK_NAME = "Score patients awaiting scoring"
-
-
-def add_schedule(apps, schema_editor):
-    interval_model = apps.get_model("django_celery_beat", "IntervalSchedule")
-    task_model = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_minute, _ = interval_model.objects.get_or_create(every=60, period="seconds")
-    task_model.objects.get_or_create(
-        name=TASK_NAME,
-        defaults={
-            "task": "predictions.score_pending",
-            "interval": every_minute,
-            "description": "The outbox sweep: scores patients saved while scoring was impossible.",
-        },
-    )
-
-
-def remove_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
+from riskplatform.core.schedules import periodic_task_migration
 
 
 class Migration(migrations.Migration):
@@ -26,4 +8,11 @@ class Migration(migrations.Migration):
         ("predictions", "0001_initial"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
-    operations = [migrations.RunPython(add_schedule, remove_schedule)]
+    operations = [
+        periodic_task_migration(
+            name="Score patients awaiting scoring",
+            task="predictions.score_pending",
+            description="The outbox sweep: scores patients saved while scoring was impossible.",
+            every_seconds=60,
+        )
+    ]
