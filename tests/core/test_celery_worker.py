@@ -11,6 +11,7 @@ from riskplatform.core.models import AuditEvent, AuditLog
 @pytest.fixture
 def celery_worker(transactional_db):
     app.loader.import_module("celery.contrib.testing.tasks")  # registers celery.ping
+    app.control.purge()  # tasks other tests left queued (a postponed refresh, say) stay theirs
     with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=30) as worker:
         yield worker
 

@@ -37,6 +37,7 @@ def test_a_burst_of_new_patients_causes_one_refresh(
     from predictions.services import patient_score
 
     patients = [PatientFeaturesFactory(patient=PatientFactory()).patient for _ in range(15)]
+    app.control.purge()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         for patient in patients:
             patient_score(patient_id=patient.pk, changed_by="api:test")  # commits: on_commit runs
@@ -46,6 +47,7 @@ def test_a_burst_of_new_patients_causes_one_refresh(
             time.sleep(0.2)
         refreshed_after = time.monotonic() - burst_end
         time.sleep(refresh.QUIET_SECONDS + 2)  # room for a second refresh, if there were one
+    app.control.purge()
     assert _refresh_events() == 1
     assert refreshed_after < 10
     counts = OrgTierSummary.objects.filter(prediction_window="30_day")
