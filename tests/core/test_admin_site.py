@@ -116,3 +116,9 @@ def test_model_version_admin_never_loads_or_edits_the_artifact(admin_client, mod
         model_version.artifact_sha256[:12].encode()
         in admin_client.get(_changelist(ModelVersion)).content
     )
+
+
+def test_every_admin_page_carries_the_phi_notice(client, admin_client):
+    notice = "Contains protected health information. Authorised use only."
+    assert notice in client.get(reverse("admin:login")).content.decode()
+    assert notice in admin_client.get(reverse("admin:index")).content.decode()
