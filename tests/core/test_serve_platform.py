@@ -3,38 +3,25 @@ ping, and SIGINT (Ctrl-C) stops web, worker and beat cleanly."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict  # the test database
-    host = quote(db["HOST"] or "", safe="")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{db['USER']}:{quote(db['PASSWORD'] or '')}@{host}{port}/{db['NAME']}"
+from riskplatform.core.db import database_url
+from riskplatform.core.net import free_port
 
 
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_serve_platform_starts_everything_and_stops_on_ctrl_c(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),  # the test database
         "RISKPLATFORM_DATA_DIR": str(tmp_path),
         "STATIC_ROOT": str(tmp_path / "static"),
         "ADMIN_USERNAME": "smoke-admin",

@@ -6,7 +6,6 @@ SIGTERM) stops all three; if one of them dies, the others are stopped too.
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from riskplatform.core.net import port_wait
 from riskplatform.core.services import admin_user_ensure
 from riskplatform.demo import demo_bootstrap, demo_is_loaded
 
@@ -79,7 +79,8 @@ class Command(BaseCommand):
             name: subprocess.Popen(cmd, env=web_env if name == "web" else None)  # noqa: S603
             for name, cmd in commands.items()
         }
-        self._wait_for_port(host, port, children["web"])
+        # Print the URL only once the web server accepts connections.
+        port_wait(host, port, alive=lambda: children["web"].poll() is None)
 
         url = f"http://{host}:{port}/admin/"
         self.stdout.write(self.style.SUCCESS(f"\nRisk platform running at {url}"))
@@ -107,16 +108,6 @@ class Command(BaseCommand):
             self._stop(children)
         if exit_code:
             raise SystemExit(exit_code)
-
-    def _wait_for_port(self, host: str, port: int, web: subprocess.Popen) -> None:
-        """Print the URL only once the web server accepts connections."""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and web.poll() is None:
-            try:
-                socket.create_connection((host, port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.2)
 
     def _stop(self, children: dict[str, subprocess.Popen]) -> None:
         for child in children.values():
