@@ -16,7 +16,12 @@ from predictions.comparison import model_versions_compare
 from predictions.model_store import WINDOWS
 from predictions.models import ModelComparison, ModelStatus, ModelVersion
 from predictions.scoring import patients_needing_score, population_score, scoring_run_create
-from predictions.services import active_model_version, model_version_activate, model_version_train
+from predictions.services import (
+    active_model_version,
+    model_version_activate,
+    model_version_insert,
+    model_version_train,
+)
 from riskplatform.core.models import AuditEvent
 from riskplatform.core.services import audit_event_record
 
@@ -126,24 +131,17 @@ def model_version_reinstate(*, version: str, changed_by: str) -> ModelVersion:
     artifact = bytes(ModelVersion.objects.values_list("artifact", flat=True).get(pk=old.pk))
     label = model_version_next_label(active_model_version().version)
     with transaction.atomic():
-        reinstated = ModelVersion.objects.create(
+        model_version_insert(
             version=label,
-            created_by=changed_by,
+            artifact=artifact,
+            artifact_sha256=old.artifact_sha256,
+            changed_by=changed_by,
             feature_contract_version=old.feature_contract_version,
             tier_thresholds=old.tier_thresholds,
             metrics=old.metrics,
             training_fingerprint=old.training_fingerprint,
-            artifact=artifact,
-            artifact_sha256=old.artifact_sha256,
             notes=f"Reinstated from {version} (rollback) by {changed_by}.",
-        )
-        audit_event_record(
-            event_type=AuditEvent.MODEL_REGISTERED,
-            changed_by=changed_by,
-            entity_type="MODEL",
-            entity_id=reinstated.pk,
-            model_version=label,
-            new_values={"reinstated_from": version, "sha256": old.artifact_sha256},
+            audit_values={"reinstated_from": version, "sha256": old.artifact_sha256},
         )
     population_score(run_id=scoring_run_create(version=label, changed_by=changed_by).pk)
     return model_version_promote(version=label, changed_by=changed_by)

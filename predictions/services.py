@@ -72,17 +72,36 @@ def model_version_register(
     thresholds = tier_thresholds or thresholds_fixed()
     validate_thresholds(thresholds)
     artifact, sha256 = bundle_serialise(models, contract_version)
-    model_version = ModelVersion.objects.create(
+    return model_version_insert(
         version=version,
-        status=ModelStatus.CANDIDATE,
-        created_by=changed_by,
+        artifact=artifact,
+        artifact_sha256=sha256,
+        changed_by=changed_by,
         feature_contract_version=contract_version,
         tier_thresholds=thresholds,
         metrics=metrics or {},
         training_fingerprint=training_fingerprint,
-        artifact=artifact,
-        artifact_sha256=sha256,
         notes=notes,
+        audit_values={
+            "sha256": sha256,
+            "bytes": len(artifact),
+            "tier_thresholds": thresholds,
+            "auc": {w: metrics["windows"][w].get("auc") for w in WINDOWS} if metrics else None,
+        },
+    )
+
+
+def model_version_insert(
+    *, version: str, artifact: bytes, changed_by: str, audit_values: dict, **fields
+) -> ModelVersion:
+    """The registry row of a new candidate and its MODEL_REGISTERED event (in the caller's
+    transaction); every way of adding a version comes through here."""
+    model_version = ModelVersion.objects.create(
+        version=version,
+        status=ModelStatus.CANDIDATE,
+        created_by=changed_by,
+        artifact=artifact,
+        **fields,
     )
     audit_event_record(
         event_type=AuditEvent.MODEL_REGISTERED,
@@ -90,12 +109,7 @@ def model_version_register(
         entity_type="MODEL",
         entity_id=model_version.pk,
         model_version=version,
-        new_values={
-            "sha256": sha256,
-            "bytes": len(artifact),
-            "tier_thresholds": thresholds,
-            "auc": {w: metrics["windows"][w].get("auc") for w in WINDOWS} if metrics else None,
-        },
+        new_values=audit_values,
     )
     return model_version
 
