@@ -11,6 +11,7 @@ If Redis or the broker is down, the request fails fast and is only logged: the p
 the last refresh, so the views catch up when service returns.
 """
 
+import functools
 import logging
 import time
 
@@ -28,7 +29,13 @@ LAST_REQUEST, FIRST_REQUEST, SCHEDULED = (f"{_PREFIX}{k}" for k in ("last", "fir
 
 
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    return _client(settings.REDIS_URL)
+
+
+@functools.lru_cache(maxsize=4)
+def _client(url: str) -> redis.Redis:
+    # One client (and connection pool) per process, not one per scored patient.
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
 
 
 def views_refresh_request() -> bool:
