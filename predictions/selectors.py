@@ -1,9 +1,9 @@
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
-from predictions.models import ModelStatus, Prediction
+from predictions.models import ModelStatus
 
 
 def current_prediction_q(prefix: str = "") -> Q:
@@ -17,10 +17,6 @@ def current_prediction_q(prefix: str = "") -> Q:
             f"{prefix}patient__is_active": True,
         }
     )
-
-
-def current_predictions() -> QuerySet[Prediction]:
-    return Prediction.objects.filter(current_prediction_q())
 
 
 @dataclass(frozen=True)
