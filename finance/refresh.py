@@ -44,10 +44,11 @@ def views_refresh_request() -> bool:
 
     now = time.time()
     try:
-        client = _redis()
-        client.set(LAST_REQUEST, now)
-        client.set(FIRST_REQUEST, now, nx=True)
-        if client.set(SCHEDULED, 1, nx=True, ex=int(MAX_WAIT_SECONDS * 2)):
+        pipe = _redis().pipeline(transaction=False)  # one round trip for the three
+        pipe.set(LAST_REQUEST, now)
+        pipe.set(FIRST_REQUEST, now, nx=True)
+        pipe.set(SCHEDULED, 1, nx=True, ex=int(MAX_WAIT_SECONDS * 2))
+        if pipe.execute()[2]:
             refresh_views_debounced_task.apply_async(
                 countdown=QUIET_SECONDS, retry=False, ignore_result=True
             )

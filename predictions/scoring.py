@@ -2,7 +2,7 @@
 
 Per chunk: one query reads the features, `predict_proba` runs once per window on the whole
 chunk, and one transaction supersedes the chunk's stale predictions, inserts the new ones
-(COPY into a temporary table, then INSERT … SELECT … ON CONFLICT DO NOTHING) and their
+(one INSERT … SELECT FROM unnest(arrays) … ON CONFLICT DO NOTHING) and their
 projections (one INSERT … SELECT), and advances the run's counters. A run that dies between
 chunks loses nothing and resumes where it stopped: only patients without a current, fresh
 prediction of this version are selected.
@@ -141,6 +141,7 @@ def _run_chunks(work: Callable[[list[int]], int], chunks: list[list[int]], worke
 @dataclass(frozen=True)
 class ChunkScored:
     prediction_ids: list[int]
+    superseded: list[tuple[int, str, str]]  # (patient_id, window, old score) of replaced rows
     projections: int
     seconds_scoring: float
     seconds_writing: float
@@ -154,21 +155,24 @@ def patients_score(
     transaction. The batch run and the real-time path both come through here."""
     started = time.perf_counter()
     frame = feature_frame(ids, bundle.contract_version)
-    risks = bundle.predict_risks(frame.drop(columns=["patient_uuid"]))
+    risks = bundle.predict_risks(frame)
     scored = time.perf_counter()
-    rows = []
+    patient_ids = frame.index.tolist()
+    columns: tuple[list, list, list, list] = ([], [], [], [])
     for window in WINDOWS:
         scores = np.round(risks[window], 4)  # the stored precision; tiers follow the stored value
-        tiers = assign_tiers(scores, thresholds[window])
-        rows.extend(zip(frame.index.tolist(), [window] * len(frame), scores.tolist(),
-                        tiers.tolist(), strict=True))  # fmt: skip
-    prediction_ids = _predictions_write(ids, rows, version, actor)
+        columns[0].extend(patient_ids)
+        columns[1].extend([window] * len(patient_ids))
+        columns[2].extend(scores.tolist())
+        columns[3].extend(assign_tiers(scores, thresholds[window]).tolist())
+    superseded, prediction_ids = _predictions_write(ids, columns, version, actor)
     projecting = time.perf_counter()
     projections = projections_create(prediction_ids=prediction_ids)
     projected = time.perf_counter()
     return ChunkScored(
-        prediction_ids, projections, scored - started, projected - scored, projected - projecting
-    )
+        prediction_ids, superseded, projections,
+        scored - started, projected - scored, projected - projecting,
+    )  # fmt: skip
 
 
 def _score_chunk(run_id, ids, bundle, thresholds, version: str, actor: str) -> None:
@@ -187,36 +191,35 @@ def _score_chunk(run_id, ids, bundle, thresholds, version: str, actor: str) -> N
         )
 
 
-def _predictions_write(ids: list[int], rows: list[tuple], version: str, actor: str) -> list[int]:
+def _predictions_write(
+    ids: list[int], columns: tuple[list, list, list, list], version: str, actor: str
+) -> tuple[list[tuple[int, str, str]], list[int]]:
+    """Supersede the patients' current rows of this version (kept: re-scoring keeps history)
+    and insert the new ones from four arrays in one statement (unnest: no temporary table,
+    so one patient costs two statements and a 5,000-patient chunk the same two)."""
     with connection.cursor() as cursor:
-        # Re-scoring keeps history: the chunk's current rows of this version are superseded.
         cursor.execute(
             "UPDATE predictions SET superseded_at = statement_timestamp() "
-            "WHERE patient_id = ANY(%s) AND model_version = %s AND superseded_at IS NULL",
+            "WHERE patient_id = ANY(%s) AND model_version = %s AND superseded_at IS NULL "
+            "RETURNING patient_id, prediction_window, risk_score::text",
             [ids, version],
         )
-        cursor.execute("DROP TABLE IF EXISTS scored_chunk")
-        cursor.execute(
-            "CREATE TEMP TABLE scored_chunk (patient_id bigint, prediction_window text, "
-            "risk_score numeric(5,4), risk_tier smallint) ON COMMIT DROP"
-        )
-        with cursor.cursor.copy("COPY scored_chunk FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        superseded = cursor.fetchall()
         cursor.execute(
             f"""
             INSERT INTO predictions (patient_id, prediction_window, model_version, risk_score,
                                      risk_tier, tier_label, created_by)
             SELECT s.patient_id, s.prediction_window, %s, s.risk_score, s.risk_tier, t.label, %s
-            FROM scored_chunk s
+            FROM unnest(%s::bigint[], %s::text[], %s::numeric(5,4)[], %s::smallint[])
+                 AS s(patient_id, prediction_window, risk_score, risk_tier)
             JOIN (VALUES {tier_labels_sql_pairs()}) AS t(tier, label) ON t.tier = s.risk_tier
             ON CONFLICT (patient_id, prediction_window, model_version)
                WHERE superseded_at IS NULL DO NOTHING
             RETURNING prediction_id
             """,
-            [version, actor],
+            [version, actor, *columns],
         )
-        return [row[0] for row in cursor.fetchall()]
+        return superseded, [row[0] for row in cursor.fetchall()]
 
 
 def _finish(run_id: int, version: str) -> ScoringRun:

@@ -6,7 +6,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from patients.feature_contract import CURRENT_VERSION
-from predictions.features import contract_sample_frame
+from predictions.features import CategoryEncoding, contract_sample_frame
 from predictions.model_store import (
     WINDOWS,
     ModelIntegrityError,
@@ -32,8 +32,11 @@ class ModelContractError(ValueError):
     """A model does not accept the feature contract or does not return probabilities."""
 
 
-def models_check_contract(*, models: dict, contract_version: int = CURRENT_VERSION) -> None:
+def models_check_contract(
+    *, models: dict, encoding: CategoryEncoding | None, contract_version: int = CURRENT_VERSION
+) -> None:
     sample = contract_sample_frame(contract_version)
+    inputs = encoding.transform(sample) if encoding else sample
     for window in WINDOWS:
         model = models.get(window)
         if model is None:
@@ -41,7 +44,7 @@ def models_check_contract(*, models: dict, contract_version: int = CURRENT_VERSI
         if not hasattr(model, "predict_proba"):
             raise ModelContractError(f"{window}: {type(model).__name__} has no predict_proba")
         try:
-            probabilities = np.asarray(model.predict_proba(sample))
+            probabilities = np.asarray(model.predict_proba(inputs))
         except Exception as exc:  # any failure on contract-shaped input is the finding
             raise ModelContractError(
                 f"{window}: model rejects feature contract v{contract_version}: {exc}"
@@ -61,17 +64,19 @@ def model_version_register(
     version: str,
     models: dict,
     changed_by: str,
+    encoding: CategoryEncoding | None = None,
     tier_thresholds: dict | None = None,
     metrics: dict | None = None,
     training_fingerprint: str | None = None,
     contract_version: int = CURRENT_VERSION,
     notes: str = "",
 ) -> ModelVersion:
-    """Register a candidate version (three window models in one verified artifact)."""
-    models_check_contract(models=models, contract_version=contract_version)
+    """Register a candidate version (three window models, and the encoding they share if
+    they take encoded input, in one verified artifact)."""
+    models_check_contract(models=models, encoding=encoding, contract_version=contract_version)
     thresholds = tier_thresholds or thresholds_fixed()
     validate_thresholds(thresholds)
-    artifact, sha256 = bundle_serialise(models, contract_version)
+    artifact, sha256 = bundle_serialise(models, contract_version, encoding)
     return model_version_insert(
         version=version,
         artifact=artifact,
@@ -136,6 +141,7 @@ def model_version_train(
     return model_version_register(
         version=version,
         models=outcome.models,
+        encoding=outcome.encoding,
         changed_by=changed_by,
         tier_thresholds=thresholds,
         metrics=outcome.metrics,
@@ -176,18 +182,14 @@ class NoActiveModel(Exception):
     pass
 
 
-def active_model_version() -> ModelVersion:
-    version = ModelVersion.objects.filter(status=ModelStatus.ACTIVE).first()
+def active_model_version(*fields: str) -> ModelVersion:
+    """The active version; with `fields`, only those are loaded (the real-time path skips
+    the metrics JSON, which is parsed on every load)."""
+    active = ModelVersion.objects.filter(status=ModelStatus.ACTIVE)
+    version = (active.only(*fields) if fields else active).first()
     if version is None:
         raise NoActiveModel("no model version is active")
     return version
-
-
-def _current_scores(patient_id: int, version: str) -> dict[str, str]:
-    rows = Prediction.objects.filter(
-        patient_id=patient_id, model_version_id=version, superseded_at__isnull=True
-    ).values_list("prediction_window", "risk_score")
-    return {window: str(score) for window, score in rows}
 
 
 @transaction.atomic
@@ -195,9 +197,8 @@ def patient_score(*, patient_id: int, changed_by: str) -> list[Prediction]:
     """Score one patient now under the active version (cached model): three predictions
     with projections; earlier current ones are superseded, not deleted. The PREDICTION_RUN
     event holds the old and new scores."""
-    version = active_model_version()
-    bundle = model_bundle_load(version.version)
-    old = _current_scores(patient_id, version.version)
+    version = active_model_version("version", "artifact_sha256", "tier_thresholds")
+    bundle = model_bundle_load(version.version, version.artifact_sha256)
     chunk = patients_score(
         ids=[patient_id],
         bundle=bundle,
@@ -216,7 +217,7 @@ def patient_score(*, patient_id: int, changed_by: str) -> list[Prediction]:
         entity_type="PATIENT",
         entity_id=patient_id,
         model_version=version.version,
-        old_values=old or None,
+        old_values={window: score for _, window, score in chunk.superseded} or None,
         new_values={p.prediction_window: str(p.risk_score) for p in predictions},
     )
     transaction.on_commit(_views_refresh_request)

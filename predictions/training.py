@@ -6,39 +6,32 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 
 from patients.feature_contract import feature_names
-from predictions.features import frame_prepare
+from predictions.calibrated import CalibratedBooster
+from predictions.features import CategoryEncoding, frame_prepare
 from predictions.metrics import group_metrics, score_metrics
 from predictions.model_store import WINDOWS, predict_risks
 
 LABELS = {"30_day": "admitted_30d", "60_day": "admitted_60d", "90_day": "admitted_90d"}
 TRUTH = {"30_day": "true_risk_30", "60_day": "true_risk_60", "90_day": "true_risk_90"}
-CATEGORICAL = ["gender", "race"]
 
 
 @dataclass(frozen=True)
 class TrainingOutcome:
     models: dict
+    encoding: CategoryEncoding
     metrics: dict
     holdout_risks: dict[str, np.ndarray]
     fingerprint: str
 
 
-def build_classifier(*, seed: int, max_iter: int = 300) -> CalibratedClassifierCV:
-    """One-hot demographics, gradient-boosted trees, isotonic calibration on 3-fold
-    out-of-fold predictions (one booster at scoring time: ensemble=False)."""
-    preprocess = ColumnTransformer(
-        [("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False), CATEGORICAL)],
-        remainder="passthrough",
-    )
+def build_classifier(*, seed: int, max_iter: int = 300) -> CalibratedBooster:
+    """Gradient-boosted trees on the encoded matrix (`CategoryEncoding`), isotonic
+    calibration on 3-fold out-of-fold predictions (one booster at scoring time)."""
     booster = HistGradientBoostingClassifier(
         learning_rate=0.06,
         max_iter=max_iter,
@@ -50,8 +43,7 @@ def build_classifier(*, seed: int, max_iter: int = 300) -> CalibratedClassifierC
         n_iter_no_change=20,
         random_state=seed,
     )
-    pipeline = Pipeline([("preprocess", preprocess), ("booster", booster)])
-    return CalibratedClassifierCV(pipeline, method="isotonic", cv=3, ensemble=False)
+    return CalibratedBooster(booster, folds=3)
 
 
 def training_frame_read(path: Path) -> pd.DataFrame:
@@ -66,18 +58,20 @@ def models_train(
     *, frame: pd.DataFrame, seed: int, holdout: float = 0.25, max_iter: int = 300
 ) -> TrainingOutcome:
     features = frame_prepare(frame[feature_names()])
+    encoding = CategoryEncoding.fit(features)
+    matrix = encoding.transform(features)
     train, test = train_test_split(
         np.arange(len(frame)), test_size=holdout, random_state=seed,
         stratify=frame[LABELS["90_day"]],
     )  # fmt: skip
     models = {
         window: build_classifier(seed=seed, max_iter=max_iter).fit(
-            features.iloc[train], frame[label].to_numpy()[train]
+            matrix[train], frame[label].to_numpy()[train]
         )
         for window, label in LABELS.items()
     }
     holdout_frame = frame.iloc[test]
-    risks = predict_risks(models, features.iloc[test])
+    risks = predict_risks(models, features.iloc[test], encoding)
     metrics = {
         "holdout": {"n": len(test), "share": holdout, "split_seed": seed, "train_n": len(train)},
         "windows": {w: window_metrics(holdout_frame, w, risks[w]) for w in WINDOWS},
@@ -85,7 +79,7 @@ def models_train(
     fingerprint = hashlib.sha256(
         pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
     ).hexdigest()
-    return TrainingOutcome(models, metrics, risks, fingerprint)
+    return TrainingOutcome(models, encoding, metrics, risks, fingerprint)
 
 
 def window_metrics(frame: pd.DataFrame, window: str, risk: np.ndarray) -> dict:

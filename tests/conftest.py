@@ -70,7 +70,11 @@ def active_version(db, toy_models):
 
     model_cache_clear()
     model_version_register(
-        version="v1.0", models=toy_models.models, changed_by="test", metrics=toy_models.metrics
+        version="v1.0",
+        models=toy_models.models,
+        encoding=toy_models.encoding,
+        changed_by="test",
+        metrics=toy_models.metrics,
     )
     return model_version_activate(version="v1.0", changed_by="test")
 

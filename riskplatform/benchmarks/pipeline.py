@@ -110,7 +110,7 @@ def _since(started: float) -> float:
 
 def _naive_path(count: int) -> list[Step]:
     """What the seed's pseudo-code does: for each patient, save the patient, save the
-    features; for each window, load the features, run the model, save the prediction, then
+    features; load the features, run the models; for each window save the prediction, then
     compute and save its projection. One ORM save() per row, one transaction per save."""
     frame = cohort_generate(patients=count, seed=99, id_prefix="NAIVE")
     departments = {d.department_code: d for d in Department.objects.all()}
@@ -126,11 +126,9 @@ def _naive_path(count: int) -> list[Step]:
         rows["patients and features saved one by one"] += 2
         started = time.perf_counter()
         one = frame_prepare(pd.DataFrame([{**record, "age": patient.age}]))
-        previous = 0.0
+        risks = bundle.predict_risks(one)
         for window in WINDOWS:
-            risk = max(previous, float(bundle.models[window].predict_proba(one)[0, 1]))
-            previous = risk
-            score = Decimal(str(round(risk, 4)))
+            score = Decimal(str(round(float(risks[window][0]), 4)))
             tier = int(assign_tiers([float(score)], thresholds[window])[0])
             prediction = Prediction(
                 patient=patient, prediction_window=window, model_version_id="v1.0",

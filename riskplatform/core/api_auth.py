@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 from functools import wraps
 
 from django.http import HttpRequest, JsonResponse
@@ -9,6 +10,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from riskplatform.core.models import ApiClient
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def token_hash(token: str) -> str:
@@ -42,7 +45,11 @@ def api_client_required(view):
             return _unauthorised("The token is not valid.", 401)
         if not client.is_active:
             return _unauthorised("This API client is disabled.", 403)
-        ApiClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
+            # Once a minute is precise enough for "is this client still in use", and spares
+            # every request a write.
+            ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
         request.api_client = client
         return view(request, *args, **kwargs)
 

@@ -39,7 +39,9 @@ def test_worker_scores_a_population_through_the_task(
     from predictions.tasks import score_population_task
 
     model_cache_clear()
-    model_version_register(version="v1.0", models=toy_models.models, changed_by="test")
+    model_version_register(
+        version="v1.0", models=toy_models.models, encoding=toy_models.encoding, changed_by="test"
+    )
     model_version_activate(version="v1.0", changed_by="test")
     run = scoring_run_create(version="v1.0", changed_by="test", chunk_size=10)
 

@@ -101,7 +101,9 @@ def test_without_an_active_model_the_patient_waits_and_is_scored_later(client, t
     patient = Patient.objects.get(patient_uuid=response.json()["patient_uuid"])
     assert not Prediction.objects.exists()
 
-    model_version_register(version="v1.0", models=toy_models.models, changed_by="test")
+    model_version_register(
+        version="v1.0", models=toy_models.models, encoding=toy_models.encoding, changed_by="test"
+    )
     model_version_activate(version="v1.0", changed_by="test")
     run = pending_patients_score(changed_by="celery:score_pending")
     assert run.patients_scored == 1

@@ -54,17 +54,47 @@ def test_a_model_that_does_not_accept_the_contract_is_refused(toy_models):
     wrong = LogisticRegression().fit(pd.DataFrame({"x": [0.0, 1.0], "y": [1.0, 0.0]}), [0, 1])
     models = {**toy_models.models, "60_day": wrong}
     with pytest.raises(ModelContractError, match="60_day: model rejects feature contract v1"):
-        model_version_register(version="v9.0", models=models, changed_by="test")
+        model_version_register(
+            version="v9.0", models=models, encoding=toy_models.encoding, changed_by="test"
+        )
     assert not ModelVersion.objects.filter(version="v9.0").exists()
 
 
 def test_activation_retires_the_previous_version_atomically(active_version, toy_models):
-    model_version_register(version="v1.1", models=toy_models.models, changed_by="test")
+    model_version_register(
+        version="v1.1", models=toy_models.models, encoding=toy_models.encoding, changed_by="test"
+    )
     model_version_activate(version="v1.1", changed_by="test")
     statuses = dict(ModelVersion.objects.values_list("version", "status"))
     assert statuses == {"v1.0": "retired", "v1.1": "active"}
     with pytest.raises(ValueError, match="retired"):
         model_version_activate(version="v1.0", changed_by="test")
+
+
+@pytest.fixture(scope="module")
+def external_models():
+    """Models "trained elsewhere": each takes the contract's DataFrame itself."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from patients.feature_contract import feature_names
+    from predictions.features import frame_prepare
+    from tests.predictions.toy_data import toy_training_frame
+
+    frame = toy_training_frame(n=600, seed=5)
+    inputs = frame_prepare(frame[feature_names()])
+    labels = {"30_day": "admitted_30d", "60_day": "admitted_60d", "90_day": "admitted_90d"}
+    return {
+        window: make_pipeline(
+            make_column_transformer(
+                (OneHotEncoder(handle_unknown="ignore"), ["gender", "race"]),
+                remainder=StandardScaler(),
+            ),
+            LogisticRegression(),
+        ).fit(inputs, frame[label])
+        for window, label in labels.items()
+    }
 
 
 def _dump(tmp_path, models: dict) -> list[str]:
@@ -76,7 +106,7 @@ def _dump(tmp_path, models: dict) -> list[str]:
     return args
 
 
-def test_register_model_command_registers_external_models(tmp_path, toy_models):
+def test_register_model_command_registers_external_models(tmp_path, external_models):
     from django.core.management import call_command
 
     from tests.predictions.toy_data import toy_training_frame
@@ -86,7 +116,7 @@ def test_register_model_command_registers_external_models(tmp_path, toy_models):
     call_command(
         "register_model",
         "--version", "ext-1",
-        *_dump(tmp_path, toy_models.models),
+        *_dump(tmp_path, external_models),
         "--eval-data", str(eval_path),
         "--tier-mode", "percentile",
     )  # fmt: skip
@@ -98,11 +128,23 @@ def test_register_model_command_registers_external_models(tmp_path, toy_models):
     assert model_bundle_load("ext-1").sha256 == registered.artifact_sha256
 
 
-def test_register_model_command_refuses_a_model_without_the_contract(tmp_path, toy_models):
+def test_register_model_command_refuses_a_model_without_the_contract(tmp_path, external_models):
     from django.core.management import CommandError, call_command
 
     wrong = LogisticRegression().fit(pd.DataFrame({"x": [0.0, 1.0], "y": [1.0, 0.0]}), [0, 1])
-    args = _dump(tmp_path, {**toy_models.models, "90_day": wrong})
+    args = _dump(tmp_path, {**external_models, "90_day": wrong})
     with pytest.raises(CommandError, match="90_day: model rejects feature contract v1"):
         call_command("register_model", "--version", "ext-2", *args)
     assert not ModelVersion.objects.filter(version="ext-2").exists()
+
+
+def test_models_that_take_the_contract_frame_score_the_population(
+    external_models, patients_with_features
+):
+    from predictions.models import Prediction
+
+    model_version_register(version="ext-3", models=external_models, changed_by="test")
+    model_version_activate(version="ext-3", changed_by="test")
+    run = population_score(run_id=scoring_run_create(version="ext-3", changed_by="test").pk)
+    assert run.status == "succeeded"
+    assert Prediction.objects.filter(model_version_id="ext-3").count() == 3 * 25

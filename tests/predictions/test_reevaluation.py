@@ -20,7 +20,9 @@ def candidate(active_version, toy_models, patients_with_features):
     from predictions.scoring import population_score, scoring_run_create
 
     population_score(run_id=scoring_run_create(version="v1.0", changed_by="test").pk)
-    model_version_register(version="v1.1", models=toy_models.models, changed_by="test")
+    model_version_register(
+        version="v1.1", models=toy_models.models, encoding=toy_models.encoding, changed_by="test"
+    )
     return "v1.1"
 
 

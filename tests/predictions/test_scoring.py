@@ -163,7 +163,9 @@ def test_two_threads_score_the_same_as_one(reference_data, toy_models, patients_
     from predictions.services import model_version_activate, model_version_register
 
     model_cache_clear()
-    model_version_register(version="v1.0", models=toy_models.models, changed_by="test")
+    model_version_register(
+        version="v1.0", models=toy_models.models, encoding=toy_models.encoding, changed_by="test"
+    )
     model_version_activate(version="v1.0", changed_by="test")
     run = scoring_run_create(version="v1.0", changed_by="test", chunk_size=4)
     run = population_score(run_id=run.pk, workers=2)
