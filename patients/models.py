@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.postgres.functions import RandomUUID
 from django.db import models
 from django.db.models.functions import Now
@@ -19,6 +20,11 @@ class Department(models.Model):
     flag_high_risk = models.BooleanField(default=True, db_default=True)
     flag_critical_risk = models.BooleanField(default=True, db_default=True)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
+    # Care coordinators assigned to this department (patients_visible_to reads this).
+    coordinators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="coordinated_departments",
+        db_table="department_coordinators",
+    )  # fmt: skip
 
     history = HistoricalRecords()
 

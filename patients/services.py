@@ -6,6 +6,7 @@ from django.utils import timezone
 from patients.feature_contract import CURRENT_VERSION
 from patients.models import DataSource, Department, Patient, PatientFeatures
 from riskplatform.core.models import AuditEvent
+from riskplatform.core.roles import Role
 from riskplatform.core.services import audit_event_record
 
 PATIENT_FIELDS = ("external_id", "age", "gender", "race", "annual_cost", "cost_percentile")
@@ -73,3 +74,40 @@ def patient_features_update(
         new_values=dict(features),
     )
     return current
+
+
+@transaction.atomic
+def user_role_assign(
+    *, username: str, role: Role, department_codes: list[str], changed_by: str
+) -> None:
+    """Put a user in exactly one role; a care coordinator is (re)assigned to exactly the
+    given departments, other roles to none. Audited."""
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.get(username=username)
+    departments = list(Department.objects.filter(department_code__in=department_codes))
+    unknown = set(department_codes) - {d.department_code for d in departments}
+    if unknown:
+        raise ValueError(f"unknown department codes: {', '.join(sorted(unknown))}")
+    if role == Role.COORDINATOR and not departments:
+        raise ValueError("a care coordinator needs at least one department")
+    old = {
+        "roles": sorted(user.groups.filter(name__in=[str(r) for r in Role]).values_list(
+            "name", flat=True)),
+        "departments": sorted(user.coordinated_departments.values_list(
+            "department_code", flat=True)),
+    }  # fmt: skip
+    user.groups.remove(*Group.objects.filter(name__in=[str(r) for r in Role]))
+    user.groups.add(Group.objects.get(name=str(role)))
+    user.coordinated_departments.set(departments if role == Role.COORDINATOR else [])
+    # The admin site needs is_staff; analysts and coordinators work in the workspace pages.
+    user.is_staff = role == Role.PLATFORM_ADMIN or user.is_superuser
+    user.save(update_fields=["is_staff"])
+    audit_event_record(
+        event_type=AuditEvent.ROLE_ASSIGNED,
+        changed_by=changed_by,
+        entity_type="USER",
+        entity_id=user.pk,
+        old_values=old,
+        new_values={"roles": [str(role)], "departments": sorted(department_codes)},
+    )

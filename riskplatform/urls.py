@@ -1,15 +1,18 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from predictions.api import patients_create_view
+from riskplatform.core.views import workspace_view
 
 admin.site.site_header = "Risk platform"
 admin.site.site_title = "Risk platform"
 admin.site.index_title = "Population-health risk"
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="workspace", permanent=False)),
+    path("workspace/", workspace_view, name="workspace"),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/patients/", patients_create_view, name="api-patients-create"),
 ]

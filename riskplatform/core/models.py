@@ -1,3 +1,5 @@
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Now
@@ -14,6 +16,7 @@ class AuditEvent(models.TextChoices):
     POLICY_CHANGED = "POLICY_CHANGED"
     VIEW_REFRESH = "VIEW_REFRESH"
     IMPORT_RUN = "IMPORT_RUN"
+    ROLE_ASSIGNED = "ROLE_ASSIGNED"
 
 
 class AuditLog(models.Model):
@@ -62,3 +65,43 @@ class ApiClient(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AccessAction(models.TextChoices):
+    PATIENT_VIEW = "PATIENT_VIEW", "Patient page"
+    WORKLIST_VIEW = "WORKLIST_VIEW", "Worklist"
+    REPORT_VIEW = "REPORT_VIEW", "Report"
+    EXPORT = "EXPORT", "Export"
+    ADMIN_VIEW = "ADMIN_VIEW", "Admin page"
+
+
+class AccessEvent(models.Model):
+    """Who looked at which patients (by uuid) or which report, when and from where: the PHI
+    access log (the seed's impossible AFTER SELECT trigger, written by the views instead).
+
+    Append-only in PostgreSQL (trigger in migration 0005). The user is kept by id and name,
+    without a foreign key, so the record outlives the account.
+    """
+
+    event_id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(db_default=Now())
+    user_id = models.IntegerField(null=True, blank=True)
+    username = models.CharField(max_length=150)
+    action = models.CharField(max_length=20, choices=AccessAction.choices)
+    report = models.CharField(max_length=200, blank=True, default="")
+    patient_uuids = ArrayField(models.UUIDField(), default=list, blank=True)
+    patient_count = models.IntegerField(default=0)
+    path = models.CharField(max_length=500, blank=True, default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        db_table = "access_log"
+        ordering = ["-occurred_at", "-event_id"]
+        indexes = [
+            models.Index(fields=["occurred_at"], name="idx_access_occurred_at"),
+            models.Index(fields=["username", "occurred_at"], name="idx_access_user"),
+            GinIndex(fields=["patient_uuids"], name="idx_access_patients"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.get_action_display()} {self.report}".strip()
