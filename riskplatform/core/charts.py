@@ -64,7 +64,7 @@ def line_chart(
     width: int = 360,
     height: int = 300,
 ) -> SafeString:
-    """Lines with points on 0–1 axes (calibration plots); `diagonal` draws the ideal y = x."""
+    """Lines with points on 0-1 axes (calibration plots); `diagonal` draws the ideal y = x."""
     left, bottom, top = 48, 52, 28
     plot_w, plot_h = width - left - 16, height - bottom - top
 
@@ -92,8 +92,9 @@ def line_chart(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{s.colour}"/>' for x, y in points
         )
     parts.append(_text(left + plot_w / 2, top + plot_h + 30, x_label, "middle"))
-    parts.append(f'<text x="12" y="{top + plot_h / 2}" font-size="11" text-anchor="middle" '
-                 f'transform="rotate(-90 12 {top + plot_h / 2})">{escape(y_label)}</text>')  # fmt: skip
+    middle = top + plot_h / 2
+    parts.append(f'<text x="12" y="{middle}" font-size="11" text-anchor="middle" '
+                 f'transform="rotate(-90 12 {middle})">{escape(y_label)}</text>')  # fmt: skip
     parts.append(_legend(series, left, height - 6))
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text is escaped above

@@ -75,8 +75,9 @@ def test_patients_submitted_while_the_broker_is_down_are_scored_and_shown_later(
     private_broker.stop()
     assert not private_broker.answers()
 
+    body = {k: v for k, v in row(7002).items() if v != ""}
     response = client.post(
-        reverse("api-patients-create"), data=json.dumps({k: v for k, v in row(7002).items() if v != ""}),
+        reverse("api-patients-create"), data=json.dumps(body),
         content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
     )  # fmt: skip
     assert response.status_code == 201
