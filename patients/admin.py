@@ -4,7 +4,10 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from patients.models import Department, Patient, PatientFeatures
+from patients.visibility import patients_visible_to
+from riskplatform.core.access import access_record
 from riskplatform.core.admin_mixins import PatientSearchMixin
+from riskplatform.core.models import AccessAction
 
 
 @admin.register(Department)
@@ -102,6 +105,19 @@ class PatientAdmin(PatientSearchMixin, SimpleHistoryAdmin):
         ("Record", {"fields": (("created_at", "created_by"), ("updated_at", "updated_by"))}),
     )
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request) & patients_visible_to(request.user)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        patient = self.get_object(request, object_id)
+        if patient is not None:
+            access_record(
+                request=request, action=AccessAction.ADMIN_VIEW, report="admin:patient",
+                patient_uuids=[patient.patient_uuid],
+            )  # fmt: skip
+        return super().change_view(request, object_id, form_url, extra_context)
+
     # Patients are deactivated (is_active), never deleted: their predictions are evidence.
 
     def save_model(self, request, obj, form, change) -> None:

@@ -5,6 +5,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 MIN_GROUP_SIZE = 50
+CALIBRATION_BINS = 10
 _EPS = 1e-6
 
 
@@ -17,6 +18,25 @@ def calibration_slope_intercept(y: np.ndarray, p: np.ndarray) -> tuple[float, fl
     return float(fit.coef_[0][0]), float(fit.intercept_[0])
 
 
+def calibration_bins(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS) -> list[dict]:
+    """Equal-count bins of the sorted scores: mean predicted against observed rate, the points
+    of a calibration plot. Equal counts (not equal widths) because calibrated scores crowd
+    near zero: fixed 0.1-wide bins would leave the upper ones nearly empty."""
+    y = np.asarray(y).astype(int)
+    p = np.asarray(p, dtype=float)
+    if not len(p):
+        return []
+    order = np.argsort(p, kind="stable")
+    return [
+        {
+            "mean_predicted": round(float(p[part].mean()), 4),
+            "observed_rate": round(float(y[part].mean()), 4),
+            "n": len(part),
+        }
+        for part in np.array_split(order, min(bins, len(p)))
+    ]
+
+
 def score_metrics(y: np.ndarray, p: np.ndarray) -> dict:
     y = np.asarray(y).astype(int)
     p = np.asarray(p, dtype=float)
@@ -24,6 +44,7 @@ def score_metrics(y: np.ndarray, p: np.ndarray) -> dict:
         "n": len(y),
         "observed_rate": round(float(y.mean()), 4) if len(y) else None,
         "mean_predicted": round(float(p.mean()), 4) if len(p) else None,
+        "calibration_bins": calibration_bins(y, p),
     }
     if len(np.unique(y)) < 2:
         return result

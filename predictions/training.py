@@ -12,6 +12,7 @@ from sklearn.model_selection import train_test_split
 
 from patients.feature_contract import feature_names
 from predictions.calibrated import CalibratedBooster
+from predictions.explanations import profile_from_frame
 from predictions.features import CategoryEncoding, frame_prepare
 from predictions.metrics import group_metrics, score_metrics
 from predictions.model_store import WINDOWS, predict_risks
@@ -74,6 +75,7 @@ def models_train(
     risks = predict_risks(models, features.iloc[test], encoding)
     metrics = {
         "holdout": {"n": len(test), "share": holdout, "split_seed": seed, "train_n": len(train)},
+        "reference_profile": profile_from_frame(features.iloc[train]),
         "windows": {w: window_metrics(holdout_frame, w, risks[w]) for w in WINDOWS},
     }
     fingerprint = hashlib.sha256(

@@ -108,3 +108,16 @@ class FinancialProjectionFactory(factory.django.DjangoModelFactory):
     success_rate_min = Decimal("0.200")
     success_rate_max = Decimal("0.350")
     success_rate_actual = Decimal("0.300")
+
+
+def user_with_role(username: str, role, departments: tuple[str, ...] = ()):
+    """A user holding `role` (riskplatform.core.roles.Role), assigned as the service does."""
+    from django.contrib.auth.models import User
+
+    from patients.services import user_role_assign
+
+    User.objects.create_user(username=username, password="a-long-test-passphrase-0042")
+    user_role_assign(
+        username=username, role=role, department_codes=list(departments), changed_by="test"
+    )
+    return User.objects.get(username=username)

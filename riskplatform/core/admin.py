@@ -1,7 +1,9 @@
+import uuid
+
 from django.contrib import admin
 
 from riskplatform.core.admin_mixins import ReadOnlyModelAdmin
-from riskplatform.core.models import ApiClient, AuditLog
+from riskplatform.core.models import AccessEvent, ApiClient, AuditLog
 
 
 @admin.register(AuditLog)
@@ -33,3 +35,21 @@ class ApiClientAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(AccessEvent)
+class AccessEventAdmin(ReadOnlyModelAdmin):
+    """The PHI access log: read-only here, append-only in PostgreSQL."""
+
+    list_display = ("occurred_at", "username", "action", "report", "patient_count", "ip_address")
+    list_filter = ("action", "occurred_at")
+    search_fields = ("username", "report", "path")
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        # A patient_uuid finds every event that showed that patient (GIN index).
+        try:
+            return queryset.filter(patient_uuids__contains=[uuid.UUID(search_term.strip())]), False
+        except ValueError:
+            return super().get_search_results(request, queryset, search_term)

@@ -25,6 +25,9 @@ class Command(BaseCommand):
         realtime.add_argument("--submissions", type=int, default=1000)
         realtime.add_argument("--clients", type=int, default=8)
         realtime.add_argument("--web-workers", type=int, default=4)
+        pages = benchmarks.add_parser("pages", help="render time of the workspace pages")
+        pages.add_argument("--patients", type=int, default=3000)
+        pages.add_argument("--repeats", type=int, default=10)
 
     def handle(self, *args, benchmark: str, **options) -> None:
         with throwaway_database():
@@ -33,6 +36,8 @@ class Command(BaseCommand):
                 self._pipeline(machine, **options)
             elif benchmark == "realtime":
                 self._realtime(machine, **options)
+            elif benchmark == "pages":
+                self._pages(machine, **options)
 
     def _pipeline(self, machine: str, *, patients, naive_patients, chunk_size, training_patients,
                   **_) -> None:  # fmt: skip
@@ -88,3 +93,14 @@ class Command(BaseCommand):
         shown = f"{after:.1f} s" if after is not None else "not within 60 s"
         out(f"\nViews show every patient of the {figures.burst_patients:,}-patient burst "
             f"{shown} after its last submission (coalesced refresh).")  # fmt: skip
+
+    def _pages(self, machine: str, *, patients, repeats, **_) -> None:
+        from riskplatform.benchmarks.pages import pages_benchmark
+
+        timings = pages_benchmark(patients=patients, repeats=repeats, say=self.stderr.write)
+        out = self.stdout.write
+        out(f"\nWorkspace pages at {patients:,} patients (in-process render, median of {repeats})")
+        out(f"Machine: {machine}\n")
+        out(f"{'page':<62} {'median ms':>9} {'worst ms':>9} {'queries':>8}")
+        for t in timings:
+            out(f"{t.page:<62} {t.median_ms:>9.1f} {t.worst_ms:>9.1f} {t.queries:>8}")

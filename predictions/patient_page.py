@@ -1,0 +1,100 @@
+"""What the patient page shows, read in a fixed, small number of queries."""
+
+from django.db.models import Prefetch
+
+from finance.models import FinancialProjection
+from patients.feature_contract import Kind, features
+from patients.models import Patient
+from patients.visibility import age_band
+from predictions.explanations import risk_drivers
+from predictions.models import ModelStatus, Prediction
+from predictions.services import NoActiveModel, active_model_version
+from riskplatform.core.windows import DAYS_IN_WINDOW
+
+# Identifying fields an analyst never sees, in the page or in its change history.
+IDENTIFYING_FIELDS = {"external_id", "age", "primary_provider_id", "created_by", "updated_by"}
+
+
+def patient_page_context(*, patient: Patient, show_identifiers: bool) -> dict:
+    predictions = list(
+        Prediction.objects.filter(patient=patient)
+        .select_related("model_version")
+        .prefetch_related(Prefetch("projection", queryset=FinancialProjection.objects.all()))
+        .order_by("prediction_window", "-prediction_timestamp", "-prediction_id")
+    )
+    current = {
+        p.prediction_window: p
+        for p in predictions
+        if p.superseded_at is None and p.model_version.status == ModelStatus.ACTIVE
+    }
+    try:
+        version = active_model_version()
+    except NoActiveModel:
+        version = None
+    drivers = {}
+    if version and current and patient.is_active:
+        for window in current:
+            found = risk_drivers(version=version, patient_ids=[patient.pk], window=window)
+            drivers[window] = found.get(patient.pk, [])
+    windows = [
+        {
+            "window": window,
+            "current": current.get(window),
+            "drivers": drivers.get(window, []),
+            "history": [p for p in predictions if p.prediction_window == window],
+        }
+        for window in DAYS_IN_WINDOW
+    ]
+    return {
+        "patient": patient,
+        "show_identifiers": show_identifiers,
+        "age_shown": patient.age if show_identifiers else age_band(patient.age),
+        "features": _features(patient),
+        "windows": windows,
+        "changes": _changes(patient, show_identifiers),
+        "version": version,
+    }
+
+
+def _features(patient: Patient) -> list[tuple[str, str, object]]:
+    values = patient.features
+    shown = []
+    for feature in features():
+        if feature.table == "patients":
+            continue  # age, gender and race are in the demographics block
+        value = getattr(values, feature.name)
+        if feature.kind == Kind.CONDITION:
+            value = {0: "missing", 1: "no", 2: "yes"}.get(value, value)
+        elif feature.kind in (Kind.BINARY, Kind.BOOLEAN):
+            value = "yes" if value else "no"
+        shown.append((feature.name, feature.description, value))
+    return shown
+
+
+def _changes(patient: Patient, show_identifiers: bool) -> list[dict]:
+    """Every recorded change of the patient and their features, newest first, with the
+    fields that changed (analysts do not see identifying fields)."""
+    changes = []
+    for history in (patient.history.all(), patient.features.history.all()):
+        records = list(
+            history.select_related("history_user").order_by("history_date", "history_id")
+        )
+        for previous, record in zip([None, *records], records, strict=False):
+            fields = (
+                [(c.field, c.old, c.new) for c in record.diff_against(previous).changes]
+                if previous is not None
+                else []
+            )
+            if not show_identifiers:
+                fields = [f for f in fields if f[0] not in IDENTIFYING_FIELDS]
+            changes.append(
+                {
+                    "when": record.history_date,
+                    "what": record._meta.model._meta.verbose_name.replace("historical ", ""),
+                    "type": record.get_history_type_display(),
+                    "by": record.history_change_reason
+                    or (record.history_user.get_username() if record.history_user else ""),
+                    "fields": fields,
+                }
+            )
+    return sorted(changes, key=lambda change: change["when"], reverse=True)

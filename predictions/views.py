@@ -1,0 +1,156 @@
+"""The coordinators' pages: worklists (with CSV export) and the patient page. Who may see
+what comes from patients/visibility.py; every page and export writes an access event."""
+
+import csv
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from finance.models import RoiCategory
+from patients.models import DataSource
+from patients.visibility import (
+    age_band,
+    departments_visible_to,
+    identifiers_visible_to,
+    patients_visible_to,
+    role_required,
+)
+from predictions.explanations import risk_drivers
+from predictions.patient_page import patient_page_context
+from predictions.services import NoActiveModel, active_model_version
+from predictions.worklist import (
+    PAGE_SIZE,
+    SORTS,
+    WorklistFilters,
+    flagged_tiers,
+    worklist_count,
+    worklist_rows,
+)
+from riskplatform.core.access import access_record
+from riskplatform.core.models import AccessAction
+from riskplatform.core.windows import DAYS_IN_WINDOW
+
+
+def _department_and_window(request, department_code: str, window: str):
+    if window not in DAYS_IN_WINDOW:
+        raise Http404("unknown window")
+    department = get_object_or_404(
+        departments_visible_to(request.user), department_code=department_code.upper()
+    )
+    return department, window
+
+
+def _filters(request, department) -> WorklistFilters:
+    allowed = flagged_tiers(department)
+    tiers = tuple(int(t) for t in request.GET.getlist("tier") if t.isdigit() and int(t) in allowed)
+    roi = request.GET.get("roi", "")
+    source = request.GET.get("source", "")
+    sort = request.GET.get("sort", "net_benefit")
+    return WorklistFilters(
+        tiers=tiers,
+        roi_category=roi if roi in RoiCategory.values else "",
+        data_source=source if source in DataSource.values else "",
+        sort=sort if sort in SORTS else "net_benefit",
+    )
+
+
+@role_required()
+def worklist_view(request, department_code: str, window: str):
+    department, window = _department_and_window(request, department_code, window)
+    filters = _filters(request, department)
+    page = max(
+        int(request.GET.get("page", "1")) if request.GET.get("page", "1").isdigit() else 1, 1
+    )
+    total = worklist_count(department=department, window=window, filters=filters)
+    rows = worklist_rows(department=department, window=window, filters=filters, page=page)
+    try:
+        version = active_model_version()
+    except NoActiveModel:
+        version = None
+    if version and rows:
+        drivers = risk_drivers(
+            version=version, patient_ids=[row.patient_id for row in rows], window=window
+        )
+        for row in rows:
+            row.drivers = drivers.get(row.patient_id, [])
+    access_record(
+        request=request,
+        action=AccessAction.WORKLIST_VIEW,
+        report=f"worklist:{department.department_code}:{window}",
+        patient_uuids=[row.patient_uuid for row in rows],
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "predictions/worklist.html",
+        {
+            "department": department,
+            "window": window,
+            "windows": list(DAYS_IN_WINDOW),
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+            "filters": filters,
+            "tiers": flagged_tiers(department),
+            "roi_categories": RoiCategory.choices,
+            "data_sources": DataSource.choices,
+            "sorts": [("net_benefit", "Net benefit"), ("roi", "ROI %"), ("score", "Score")],
+            "query": query.urlencode(),
+            "show_identifiers": identifiers_visible_to(request.user),
+            "version": version,
+        },
+    )
+
+
+@role_required()
+def worklist_export_view(request, department_code: str, window: str):
+    department, window = _department_and_window(request, department_code, window)
+    filters = _filters(request, department)
+    rows = worklist_rows(department=department, window=window, filters=filters, page=None)
+    identifiers = identifiers_visible_to(request.user)
+    access_record(
+        request=request,
+        action=AccessAction.EXPORT,
+        report=f"worklist-csv:{department.department_code}:{window}",
+        patient_uuids=[row.patient_uuid for row in rows],
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"worklist-{department.department_code}-{window}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["patient_uuid", *(["external_id", "age"] if identifiers else ["age_band"]), "gender",
+         "data_source", "window", "risk_score", "risk_tier", "tier_label", "previous_score",
+         "intervention_cost", "expected_savings", "net_benefit", "roi_percentage",
+         "roi_category"]
+    )  # fmt: skip
+    for row in rows:
+        writer.writerow(
+            [row.patient_uuid,
+             *([row.external_id or "", row.age] if identifiers else [age_band(row.age)]),
+             row.gender or "", row.data_source, window, row.risk_score, row.risk_tier,
+             row.tier_label, "" if row.previous_score is None else row.previous_score,
+             row.intervention_cost, row.expected_savings, row.net_benefit,
+             "" if row.roi_percentage is None else row.roi_percentage, row.roi_category]
+        )  # fmt: skip
+    return response
+
+
+@role_required()
+def patient_view(request, patient_uuid):
+    patient = get_object_or_404(
+        patients_visible_to(request.user).select_related("department", "features"),
+        patient_uuid=patient_uuid,
+    )
+    access_record(
+        request=request,
+        action=AccessAction.PATIENT_VIEW,
+        report="patient",
+        patient_uuids=[patient.patient_uuid],
+    )
+    context = patient_page_context(
+        patient=patient, show_identifiers=identifiers_visible_to(request.user)
+    )
+    return render(request, "predictions/patient.html", context)

@@ -1,0 +1,65 @@
+"""The PHI access log cannot be changed or deleted: PostgreSQL refuses, and the admin offers
+no way to."""
+
+import uuid
+
+import pytest
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+from django.urls import reverse
+
+from riskplatform.core.models import AccessAction, AccessEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def event():
+    return AccessEvent.objects.create(
+        username="cardio", action=AccessAction.PATIENT_VIEW, patient_uuids=[uuid.uuid4()],
+        patient_count=1, ip_address="10.0.0.7",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["UPDATE access_log SET username = 'someone else'", "DELETE FROM access_log"],
+)
+def test_postgresql_refuses_changes_and_deletes(event, sql):
+    with (
+        pytest.raises(DatabaseError, match="access_log is append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+    assert AccessEvent.objects.get(pk=event.pk).username == "cardio"
+
+
+def test_the_orm_cannot_change_or_delete_either(event):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AccessEvent.objects.filter(pk=event.pk).update(username="x")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        event.delete()
+    assert AccessEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_admins_can_list_and_find_events_by_patient_but_not_edit(admin_client, event):
+    listing = admin_client.get(reverse("admin:core_accessevent_changelist"))
+    assert listing.status_code == 200
+    found = admin_client.get(
+        reverse("admin:core_accessevent_changelist"), {"q": str(event.patient_uuids[0])}
+    )
+    assert list(found.context["cl"].result_list) == [event]
+    missing = admin_client.get(
+        reverse("admin:core_accessevent_changelist"), {"q": str(uuid.uuid4())}
+    )
+    assert list(missing.context["cl"].result_list) == []
+    change = admin_client.post(
+        reverse("admin:core_accessevent_change", args=[event.pk]), {"username": "x"}
+    )
+    assert change.status_code == 403
+    delete = admin_client.post(
+        reverse("admin:core_accessevent_delete", args=[event.pk]), {"post": "yes"}
+    )
+    assert delete.status_code == 403
+    assert AccessEvent.objects.get(pk=event.pk).username == "cardio"

@@ -1,0 +1,138 @@
+"""Worklist, CSV export and patient page: what each role sees, the department's tier flags,
+the explanation, the access log, and bounded queries."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from finance.services import views_refresh
+from patients.models import Department
+from predictions.models import ModelVersion, Prediction
+from predictions.scoring import population_score, scoring_run_create
+from riskplatform.core.models import AccessAction, AccessEvent
+from riskplatform.core.roles import Role
+from riskplatform.core.windows import DAYS_IN_WINDOW
+from tests.factories import user_with_role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scored(active_version, patients_with_features):
+    # The toy model's scores are modest: lower cut-offs so that every tier is populated.
+    thresholds = {"mode": "fixed", **{w: [0.05, 0.1, 0.15, 0.2] for w in DAYS_IN_WINDOW}}
+    ModelVersion.objects.filter(version="v1.0").update(tier_thresholds=thresholds)
+    population_score(run_id=scoring_run_create(version="v1.0", changed_by="test").pk)
+    views_refresh(changed_by="test")
+    return patients_with_features
+
+
+def _flagged(code: str, window: str, tiers=(4, 5)):
+    return Prediction.objects.filter(
+        patient__department__department_code=code, prediction_window=window,
+        superseded_at__isnull=True, risk_tier__in=tiers,
+    )  # fmt: skip
+
+
+def test_coordinator_worklist_lists_exactly_the_flagged_patients_of_their_department(
+    client, scored, django_assert_max_num_queries
+):
+    client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
+    expected = {str(p.patient.patient_uuid) for p in _flagged("CARDIO", "90_day")}
+    assert expected, "the fixture should flag some CARDIO patients at 90 days"
+    with django_assert_max_num_queries(16):
+        response = client.get(reverse("worklist", args=["CARDIO", "90_day"]))
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert {str(r.patient_uuid) for r in rows} == expected
+    assert [r.net_benefit for r in rows] == sorted((r.net_benefit for r in rows), reverse=True)
+    assert any(r.drivers for r in rows)
+    html = response.content.decode()
+    for patient in scored:
+        assert f"/patients/{patient.pk}/" not in html
+    event = AccessEvent.objects.get(action=AccessAction.WORKLIST_VIEW)
+    assert event.report == "worklist:CARDIO:90_day"
+    assert {str(u) for u in event.patient_uuids} == expected
+
+
+def test_a_department_that_flags_critical_only_hides_high_risk(client, scored):
+    Department.objects.filter(department_code="CARDIO").update(flag_high_risk=False)
+    client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
+    response = client.get(reverse("worklist", args=["CARDIO", "90_day"]))
+    expected = {str(p.patient.patient_uuid) for p in _flagged("CARDIO", "90_day", tiers=(5,))}
+    assert {str(r.patient_uuid) for r in response.context["rows"]} == expected
+    assert all(r.risk_tier == 5 for r in response.context["rows"])
+
+
+def test_other_departments_and_unknown_windows_answer_404(client, scored):
+    client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
+    assert client.get(reverse("worklist", args=["NEPHRO", "90_day"])).status_code == 404
+    assert client.get(reverse("worklist-export", args=["NEPHRO", "90_day"])).status_code == 404
+    assert client.get("/worklists/CARDIO/45_day/").status_code == 404
+    nephro = next(p for p in scored if p.department.department_code == "NEPHRO")
+    assert client.get(reverse("patient", args=[nephro.patient_uuid])).status_code == 404
+
+
+def test_anonymous_users_are_sent_to_login_and_users_without_a_role_refused(
+    client, scored, django_user_model
+):
+    response = client.get(reverse("worklist", args=["CARDIO", "90_day"]))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    client.force_login(django_user_model.objects.create_user("x", password="long-pass-0042-x"))
+    assert client.get(reverse("worklist", args=["CARDIO", "90_day"])).status_code == 403
+
+
+def test_csv_export_has_every_row_and_is_logged(client, scored):
+    client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
+    response = client.get(reverse("worklist-export", args=["CARDIO", "30_day"]))
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    expected = {str(p.patient.patient_uuid) for p in _flagged("CARDIO", "30_day")}
+    assert {r["patient_uuid"] for r in rows} == expected
+    assert all(r["external_id"].startswith("EXT-") for r in rows)
+    event = AccessEvent.objects.get(action=AccessAction.EXPORT)
+    assert {str(u) for u in event.patient_uuids} == expected
+
+
+def test_analyst_sees_no_external_id_or_exact_age(client, scored):
+    client.force_login(user_with_role("ana", Role.ANALYST))
+    patient = scored[3]
+    pages = [
+        client.get(reverse("worklist", args=["CARDIO", "90_day"])),
+        client.get(reverse("worklist", args=["NEPHRO", "90_day"])),
+        client.get(reverse("patient", args=[patient.patient_uuid])),
+    ]
+    export = client.get(reverse("worklist-export", args=["NEPHRO", "90_day"]))
+    assert "external_id" not in export.content.decode().splitlines()[0]
+    for response in [*pages, export]:
+        assert response.status_code == 200
+        body = response.content.decode()
+        for p in scored:
+            assert p.external_id not in body
+    assert f"Age: {patient.age // 10 * 10}-" in pages[2].content.decode()
+
+
+def test_patient_page_shows_scores_history_and_changes_and_is_logged(
+    client, scored, django_assert_max_num_queries
+):
+    from patients.services import patient_features_update
+    from predictions.services import patient_score
+
+    patient = next(p for p in scored if p.department.department_code == "CARDIO")
+    patient_features_update(patient=patient, features={"has_chf": 2}, changed_by="nurse")
+    patient_score(patient_id=patient.pk, changed_by="nurse")
+    client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
+    with django_assert_max_num_queries(20):
+        response = client.get(reverse("patient", args=[patient.patient_uuid]))
+    assert response.status_code == 200
+    windows = response.context["windows"]
+    assert [len(w["history"]) for w in windows] == [2, 2, 2]  # first score and re-score
+    assert all(w["current"].superseded_at is None for w in windows)
+    body = response.content.decode()
+    assert patient.external_id in body
+    assert "has_chf" in body and "updated by nurse" in body
+    event = AccessEvent.objects.get(action=AccessAction.PATIENT_VIEW)
+    assert event.patient_uuids == [patient.patient_uuid]
+    assert event.ip_address == "127.0.0.1"
