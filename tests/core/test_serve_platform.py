@@ -47,7 +47,8 @@ def test_serve_platform_starts_everything_and_stops_on_ctrl_c(tmp_path):
             lines.append(line)
             if "running at" in line or server.poll() is not None:
                 break
-        assert f"running at http://127.0.0.1:{port}/admin/" in "".join(lines), "".join(lines)
+        assert f"running at http://127.0.0.1:{port}/workspace/" in "".join(lines), "".join(lines)
+        assert server.stdout.readline().startswith(f"Admin site: http://127.0.0.1:{port}/admin/")
         login_line = server.stdout.readline()
         assert login_line.startswith("Admin login: smoke-admin / "), login_line
         assert (tmp_path / "admin_password").read_text() in login_line

@@ -82,8 +82,9 @@ class Command(BaseCommand):
         # Print the URL only once the web server accepts connections.
         port_wait(host, port, alive=lambda: children["web"].poll() is None)
 
-        url = f"http://{host}:{port}/admin/"
+        url = f"http://{host}:{port}/workspace/"
         self.stdout.write(self.style.SUCCESS(f"\nRisk platform running at {url}"))
+        self.stdout.write(f"Admin site: http://{host}:{port}/admin/")
         if password:
             self.stdout.write(f"Admin login: {username} / {password}")
         else:
