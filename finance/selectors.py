@@ -1,11 +1,33 @@
 from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import fields as fields_of
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from uuid import UUID
 
-from django.db.models import Count, Sum
+from django.db.models import (
+    Avg,
+    CharField,
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 
-from finance.models import FinancialProjection
+from finance.models import FinancialProjection, RoiPositivePatient
+from patients.models import Department, Patient
+from predictions.matviews import DeptRiskDistribution, OrgTierSummary
+from predictions.models import Prediction
 from predictions.selectors import current_prediction_q
-from riskplatform.core.windows import RiskTier
+from riskplatform.core.models import AuditEvent, AuditLog
+from riskplatform.core.windows import DAYS_IN_WINDOW, RiskTier
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+SCORE = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -43,3 +65,367 @@ def intervention_totals(
         total_expected_savings=Sum("expected_savings", default=Decimal("0.00")),
     )
     return InterventionTotals(**totals)
+
+
+# Reports (finance/views.py). Every function answers with a fixed number of set-based
+# queries, whatever the population: the pages must stay fast at 100,000 patients.
+
+
+def _windows() -> list[str]:
+    return list(DAYS_IN_WINDOW)
+
+
+def _roi_percentage(*, net: Decimal, cost: Decimal) -> Decimal | None:
+    # Undefined when nothing is spent (tier 1 has no intervention), as in the projections.
+    if not cost:
+        return None
+    return (net * 100 / cost).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _share(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / whole).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def reporting_views_refreshed_at() -> datetime | None:
+    """When the materialized views were last refreshed: their figures are as of then."""
+    return (
+        AuditLog.objects.filter(event_type=AuditEvent.VIEW_REFRESH)
+        .order_by("-changed_at")
+        .values_list("changed_at", flat=True)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class TierCount:
+    risk_tier: int
+    tier_label: str
+    patient_count: int
+    percentage: Decimal
+    avg_risk_score: Decimal | None
+    critical_count: int
+
+
+@dataclass(frozen=True)
+class WindowTiers:
+    window: str
+    days: int
+    tiers: list[TierCount]
+
+    @property
+    def patient_count(self) -> int:
+        return sum(t.patient_count for t in self.tiers)
+
+    @property
+    def critical_count(self) -> int:
+        return sum(t.critical_count for t in self.tiers)
+
+    @property
+    def critical_tier_count(self) -> int:
+        """Patients in tier 5: the seed's "expect X critical-risk interventions"."""
+        return next((t.patient_count for t in self.tiers if t.risk_tier == RiskTier.CRITICAL), 0)
+
+
+@dataclass(frozen=True)
+class OrganisationSummary:
+    windows: list[WindowTiers]
+    model_version: str | None
+
+    def window(self, window: str) -> WindowTiers | None:
+        return next((w for w in self.windows if w.window == window), None)
+
+
+def organisation_summary() -> OrganisationSummary:
+    """Tier distribution per window from `org_tier_summary` (15 rows, one query)."""
+    by_window: dict[str, list[TierCount]] = {window: [] for window in _windows()}
+    version = None
+    for row in OrgTierSummary.objects.order_by("prediction_window", "risk_tier"):
+        version = version or row.model_version
+        by_window.setdefault(row.prediction_window, []).append(
+            TierCount(
+                risk_tier=row.risk_tier,
+                tier_label=row.tier_label,
+                patient_count=row.patient_count,
+                percentage=row.percentage,
+                avg_risk_score=row.avg_risk_score,
+                critical_count=row.critical_count,
+            )
+        )
+    return OrganisationSummary(
+        windows=[
+            WindowTiers(window=window, days=DAYS_IN_WINDOW[window], tiers=tiers)
+            for window, tiers in by_window.items()
+            if window in DAYS_IN_WINDOW
+        ],
+        model_version=version,
+    )
+
+
+@dataclass(frozen=True)
+class RiskComparison:
+    """A department against the whole organisation, in one window (reporting views)."""
+
+    window: str
+    total_patients: int
+    high_risk_count: int
+    critical_risk_count: int
+    avg_risk_score: Decimal | None
+    org_total_patients: int
+    org_high_risk_count: int
+    org_critical_risk_count: int
+    org_avg_risk_score: Decimal | None
+
+    @property
+    def high_risk_share(self) -> Decimal | None:
+        return _share(self.high_risk_count, self.total_patients)
+
+    @property
+    def critical_share(self) -> Decimal | None:
+        return _share(self.critical_risk_count, self.total_patients)
+
+    @property
+    def org_high_risk_share(self) -> Decimal | None:
+        return _share(self.org_high_risk_count, self.org_total_patients)
+
+    @property
+    def org_critical_share(self) -> Decimal | None:
+        return _share(self.org_critical_risk_count, self.org_total_patients)
+
+    @property
+    def critical_share_difference(self) -> Decimal | None:
+        if self.critical_share is None or self.org_critical_share is None:
+            return None
+        return self.critical_share - self.org_critical_share
+
+    @property
+    def avg_score_difference(self) -> Decimal | None:
+        if self.avg_risk_score is None or self.org_avg_risk_score is None:
+            return None
+        return self.avg_risk_score - self.org_avg_risk_score
+
+    @property
+    def share_of_org_critical(self) -> Decimal | None:
+        """The department's part of all the organisation's critical patients."""
+        return _share(self.critical_risk_count, self.org_critical_risk_count)
+
+
+def department_risk_comparison(*, department: Department) -> list[RiskComparison]:
+    """`dept_risk_distribution` for one department beside the sums over every department
+    (every patient has a department, so those sums are the organisation). Two queries."""
+    own = {
+        row.prediction_window: row
+        for row in DeptRiskDistribution.objects.filter(department_id=department.pk)
+    }
+    # The organisation's average score, weighted by each department's patients (from the
+    # departments' 4-decimal averages: at most 0.00005 from the exact mean).
+    org = {
+        row["prediction_window"]: row
+        for row in DeptRiskDistribution.objects.values("prediction_window")
+        .annotate(
+            total=Sum("total_patients"),
+            high=Sum("high_risk_count"),
+            critical=Sum("critical_risk_count"),
+            score_sum=Sum(
+                F("avg_risk_score") * F("total_patients"),
+                output_field=DecimalField(max_digits=20, decimal_places=4),
+            ),
+        )
+        .order_by()
+    }
+    comparisons = []
+    for window in _windows():
+        if window not in own:
+            continue
+        mine, whole = own[window], org.get(window, {})
+        total = whole.get("total") or 0
+        comparisons.append(
+            RiskComparison(
+                window=window,
+                total_patients=mine.total_patients,
+                high_risk_count=mine.high_risk_count,
+                critical_risk_count=mine.critical_risk_count,
+                avg_risk_score=mine.avg_risk_score,
+                org_total_patients=total,
+                org_high_risk_count=whole.get("high") or 0,
+                org_critical_risk_count=whole.get("critical") or 0,
+                org_avg_risk_score=(
+                    (whole["score_sum"] / total).quantize(SCORE, rounding=ROUND_HALF_UP)
+                    if total and whole.get("score_sum") is not None
+                    else None
+                ),
+            )
+        )
+    return comparisons
+
+
+@dataclass(frozen=True)
+class RoiLine:
+    """Money summed over a group of current predictions and their own projections."""
+
+    label: str
+    patient_count: int
+    avg_risk_score: Decimal | None
+    intervention_cost: Decimal
+    expected_savings: Decimal
+    net_benefit: Decimal
+    risk_tier: int | None = None
+    department_code: str = ""
+
+    @property
+    def roi_percentage(self) -> Decimal | None:
+        return _roi_percentage(net=self.net_benefit, cost=self.intervention_cost)
+
+
+@dataclass(frozen=True)
+class WindowRoi:
+    window: str
+    days: int
+    lines: list[RoiLine]
+
+    @property
+    def total(self) -> RoiLine:
+        return _total_line(self.lines)
+
+
+def _total_line(lines: list[RoiLine]) -> RoiLine:
+    count = sum(line.patient_count for line in lines)
+    scored = [line for line in lines if line.avg_risk_score is not None]
+    score_sum = sum((line.avg_risk_score * line.patient_count for line in scored), Decimal(0))
+    return RoiLine(
+        label="Total",
+        patient_count=count,
+        avg_risk_score=(score_sum / count).quantize(SCORE, rounding=ROUND_HALF_UP)
+        if count
+        else None,
+        intervention_cost=sum((line.intervention_cost for line in lines), ZERO),
+        expected_savings=sum((line.expected_savings for line in lines), ZERO),
+        net_benefit=sum((line.net_benefit for line in lines), ZERO),
+    )
+
+
+_MONEY_SUMS = {
+    "cost": Sum("projection__intervention_cost", default=ZERO),
+    "savings": Sum("projection__expected_savings", default=ZERO),
+    "net": Sum("projection__net_benefit", default=ZERO),
+}
+
+
+def department_roi_by_tier(*, department: Department) -> list[WindowRoi]:
+    """Cost, savings and net benefit per window and tier over the department's current
+    predictions (active version), each joined to its own projection. One GROUP BY query;
+    live, not from a reporting view."""
+    rows = (
+        Prediction.objects.filter(current_prediction_q(), patient__department_id=department.pk)
+        .values("prediction_window", "risk_tier")
+        .annotate(patients=Count("pk"), avg_score=Avg("risk_score"), **_MONEY_SUMS)
+        .order_by()
+    )
+    found = {(row["prediction_window"], row["risk_tier"]): row for row in rows}
+    windows = []
+    for window in _windows():
+        lines = []
+        for tier in RiskTier:
+            row = found.get((window, tier.value))
+            lines.append(_roi_line(row, label=tier.label, risk_tier=tier.value))
+        windows.append(WindowRoi(window=window, days=DAYS_IN_WINDOW[window], lines=lines))
+    return windows
+
+
+@dataclass(frozen=True)
+class TopRoiPatient:
+    patient_uuid: UUID
+    external_id: str | None
+    projection_window: str
+    risk_tier: int
+    tier_label: str
+    intervention_cost: Decimal
+    expected_savings: Decimal
+    net_benefit: Decimal
+    roi_percentage: Decimal
+
+
+TOP_ROI_LIMIT = 20
+
+
+def department_top_roi_patients(
+    *,
+    department: Department,
+    with_external_id: bool,
+    window: str | None = None,
+    limit: int = TOP_ROI_LIMIT,
+) -> list[TopRoiPatient]:
+    """The department's `roi_positive_patients` rows with the largest net benefit, in one
+    window or any. The hospital number is read only for users allowed to see it. One query."""
+    rows = RoiPositivePatient.objects.filter(department_id=department.pk)
+    if window is not None:
+        rows = rows.filter(projection_window=window)
+    rows = rows.order_by("-net_benefit", "patient_uuid", "projection_window")
+    if with_external_id:
+        rows = rows.annotate(
+            external_id=Subquery(
+                Patient.objects.filter(pk=OuterRef("patient_id")).values("external_id")[:1]
+            )
+        )
+    else:
+        rows = rows.annotate(external_id=Value(None, output_field=CharField()))
+    fields = [f.name for f in fields_of(TopRoiPatient)]
+    return [TopRoiPatient(**row) for row in rows.values(*fields)[:limit]]
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    window: str
+    days: int
+    lines: list[RoiLine]  # one per department
+
+    @property
+    def total(self) -> RoiLine:
+        return _total_line(self.lines)
+
+
+def intervention_plan(*, departments: QuerySet[Department], min_tier: int) -> list[WindowPlan]:
+    """The seed's Query 2 per window and department: what treating every current patient of
+    tier >= `min_tier` would cost, save and net. Current predictions of the active version
+    only, each joined to its own projection (never patient-to-patient). Two queries."""
+    listed = list(
+        departments.order_by("department_name").values("pk", "department_code", "department_name")
+    )
+    rows = (
+        Prediction.objects.filter(
+            current_prediction_q(),
+            risk_tier__gte=min_tier,
+            patient__department_id__in=[d["pk"] for d in listed],
+        )
+        .values("prediction_window", "patient__department_id")
+        .annotate(patients=Count("pk"), avg_score=Avg("risk_score"), **_MONEY_SUMS)
+        .order_by()
+    )
+    found = {(row["prediction_window"], row["patient__department_id"]): row for row in rows}
+    plans = []
+    for window in _windows():
+        lines = []
+        for department in listed:
+            row = found.get((window, department["pk"]))
+            lines.append(
+                _roi_line(
+                    row,
+                    label=department["department_name"],
+                    department_code=department["department_code"],
+                )
+            )
+        plans.append(WindowPlan(window=window, days=DAYS_IN_WINDOW[window], lines=lines))
+    return plans
+
+
+def _roi_line(row: dict | None, **labels) -> RoiLine:
+    """One line of an ROI table from its aggregate row (None: nobody in that cell)."""
+    return RoiLine(
+        **labels,
+        patient_count=row["patients"] if row else 0,
+        avg_risk_score=(row["avg_score"].quantize(SCORE, rounding=ROUND_HALF_UP) if row else None),
+        intervention_cost=row["cost"] if row else ZERO,
+        expected_savings=row["savings"] if row else ZERO,
+        net_benefit=row["net"] if row else ZERO,
+    )

@@ -46,3 +46,24 @@ def refresh_views_if_stale_task() -> bool:
         views_refresh(changed_by="celery:refresh_views_if_stale")
         return True
     return False
+
+
+DIGEST_ACTOR = "celery:send_department_digests"
+
+
+@shared_task(
+    name="finance.send_department_digests",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def send_department_digests_task() -> dict[str, list[str]]:
+    """Beat runs this on Monday mornings: each department's summary of the past week. A retry
+    mails only the departments not yet mailed (department_digest_send is once per week)."""
+    from django.utils import timezone
+
+    from finance.digest import department_digests_send, digest_since
+
+    return department_digests_send(since=digest_since(now=timezone.now()), changed_by=DIGEST_ACTOR)

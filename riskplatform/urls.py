@@ -13,6 +13,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="workspace", permanent=False)),
     path("workspace/", workspace_view, name="workspace"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("predictions.urls")),
+    path("reports/", include("finance.urls")),
     path("admin/", admin.site.urls),
     path("api/patients/", patients_create_view, name="api-patients-create"),
 ]

@@ -107,14 +107,15 @@ def patients_with_features(db):
 
 @pytest.fixture
 def reference_data(transactional_db):
-    """Departments and intervention policies for transactional tests: a flush after an earlier
-    transactional test empties the tables that the data migrations filled."""
+    """Departments, intervention policies and role groups for transactional tests: a flush
+    after an earlier transactional test empties the tables that the data migrations filled."""
     import importlib
 
     from django.apps import apps
 
     for module in ("patients.migrations.0002_seed_departments",
-                   "finance.migrations.0002_seed_intervention_policies"):  # fmt: skip
+                   "finance.migrations.0002_seed_intervention_policies",
+                   "riskplatform.core.migrations.0006_role_groups"):  # fmt: skip
         seed = importlib.import_module(module)
         for operation in seed.Migration.operations:
             operation.code(apps, None)

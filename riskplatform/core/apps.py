@@ -5,3 +5,10 @@ class CoreConfig(AppConfig):
     name = "riskplatform.core"
     label = "core"
     verbose_name = "Platform core"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from riskplatform.core.sessions import session_clock_start
+
+        user_logged_in.connect(session_clock_start, dispatch_uid="session_clock_start")

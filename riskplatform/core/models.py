@@ -17,6 +17,7 @@ class AuditEvent(models.TextChoices):
     VIEW_REFRESH = "VIEW_REFRESH"
     IMPORT_RUN = "IMPORT_RUN"
     ROLE_ASSIGNED = "ROLE_ASSIGNED"
+    DIGEST_SENT = "DIGEST_SENT"
 
 
 class AuditLog(models.Model):

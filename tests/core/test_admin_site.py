@@ -16,12 +16,13 @@ from predictions.models import (
     ScoringRun,
 )
 from riskplatform.core.api_auth import api_client_create
-from riskplatform.core.models import AuditLog
+from riskplatform.core.models import AccessEvent, AuditLog
 
 pytestmark = pytest.mark.django_db
 
 PLATFORM_APPS = {"core", "patients", "predictions", "finance"}
 READ_ONLY = {
+    AccessEvent,
     AuditLog,
     Prediction,
     FinancialProjection,
@@ -53,6 +54,7 @@ def test_every_platform_table_and_view_is_registered():
         "financial_projections",
         "intervention_policies",
         "audit_log",
+        "access_log",
         "org_tier_summary",
         "dept_risk_distribution",
         "roi_positive_patients",
@@ -67,6 +69,7 @@ def test_changelists_render_with_data(admin_client, scored_population, model):
         model_version_id="v1.0", created_by="test", patients_total=10, patients_scored=4
     )
     api_client_create(name="ehr")
+    AccessEvent.objects.create(username="cardio", action="REPORT_VIEW", report="organisation")
     ModelComparison.objects.create(
         baseline_id="v1.0", candidate_id="v1.1", created_by="test",
         summary=model_versions_compare(baseline="v1.0", candidate="v1.1"),

@@ -25,7 +25,7 @@ from riskplatform.core.models import AccessAction, AccessEvent
 from riskplatform.core.roles import Role
 from tests.factories import ModelVersionFactory, PatientFactory, PredictionFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.predictions.card_urls")]
+pytestmark = pytest.mark.django_db
 
 WINDOWS = ("30_day", "60_day", "90_day")
 

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from finance.views import (
+    department_report_view,
+    intervention_planning_view,
+    organisation_report_view,
+)
+
+urlpatterns = [
+    path("organisation/", organisation_report_view, name="report-organisation"),
+    path("departments/<str:department_code>/", department_report_view, name="report-department"),
+    path("interventions/", intervention_planning_view, name="report-interventions"),
+]
