@@ -63,3 +63,14 @@ def test_admins_can_list_and_find_events_by_patient_but_not_edit(admin_client, e
     )
     assert delete.status_code == 403
     assert AccessEvent.objects.get(pk=event.pk).username == "cardio"
+
+
+def test_opening_a_patient_in_the_admin_is_logged(admin_client):
+    from tests.factories import PatientFactory
+
+    patient = PatientFactory()
+    response = admin_client.get(reverse("admin:patients_patient_change", args=[patient.pk]))
+    assert response.status_code == 200
+    event = AccessEvent.objects.get(action=AccessAction.ADMIN_VIEW)
+    assert event.patient_uuids == [patient.patient_uuid]
+    assert event.username == "admin"
