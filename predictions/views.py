@@ -23,7 +23,6 @@ from predictions.worklist import (
     SORTS,
     WorklistFilters,
     flagged_tiers,
-    worklist_count,
     worklist_rows,
 )
 from riskplatform.core.access import access_record
@@ -61,8 +60,10 @@ def worklist_view(request, department_code: str, window: str):
     page = max(
         int(request.GET.get("page", "1")) if request.GET.get("page", "1").isdigit() else 1, 1
     )
-    total = worklist_count(department=department, window=window, filters=filters)
-    rows = worklist_rows(department=department, window=window, filters=filters, page=page)
+    rows, total = worklist_rows(department=department, window=window, filters=filters, page=page)
+    if not rows and page > 1:  # past the last page (the list shrank): show the first
+        page = 1
+        rows, total = worklist_rows(department=department, window=window, filters=filters)
     try:
         version = active_model_version()
     except NoActiveModel:
@@ -108,7 +109,7 @@ def worklist_view(request, department_code: str, window: str):
 def worklist_export_view(request, department_code: str, window: str):
     department, window = _department_and_window(request, department_code, window)
     filters = _filters(request, department)
-    rows = worklist_rows(department=department, window=window, filters=filters, page=None)
+    rows, _ = worklist_rows(department=department, window=window, filters=filters, page=None)
     identifiers = identifiers_visible_to(request.user)
     access_record(
         request=request,

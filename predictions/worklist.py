@@ -9,10 +9,11 @@ from django.db import connection
 
 from patients.models import Department
 
+# Orders by output columns, so that the page query and its outer join sort alike.
 SORTS = {
-    "net_benefit": "fp.net_benefit DESC NULLS LAST",
-    "roi": "fp.roi_percentage DESC NULLS LAST",
-    "score": "pr.risk_score DESC",
+    "net_benefit": "net_benefit DESC NULLS LAST",
+    "roi": "roi_percentage DESC NULLS LAST",
+    "score": "risk_score DESC",
 }
 PAGE_SIZE = 50
 
@@ -71,23 +72,29 @@ WHERE pr.superseded_at IS NULL AND p.is_active
   AND (%(roi)s = '' OR fp.roi_category = %(roi)s)
   AND (%(source)s = '' OR p.data_source = %(source)s)
 """
+_COLUMNS = """
+SELECT pr.patient_id, p.patient_uuid, p.external_id, p.age, p.gender, p.data_source,
+       pr.risk_score, pr.risk_tier, pr.tier_label, pr.prediction_id, pr.prediction_window,
+       pr.prediction_timestamp, fp.intervention_cost, fp.expected_savings, fp.net_benefit,
+       fp.roi_percentage, fp.roi_category, count(*) OVER () AS total
+"""
 # The previous score is the patient's latest earlier prediction in the same window, of any
-# version (superseded rows are kept for exactly this).
-_PREVIOUS = """
+# version (superseded rows are kept for exactly this); looked up for the page's rows only.
+_PAGE = """
+SELECT page.patient_id, page.patient_uuid, page.external_id, page.age, page.gender,
+       page.data_source, page.risk_score, page.risk_tier, page.tier_label, prev.risk_score,
+       page.intervention_cost, page.expected_savings, page.net_benefit, page.roi_percentage,
+       page.roi_category, page.total
+FROM ({inner}) page
 LEFT JOIN LATERAL (
     SELECT o.risk_score FROM predictions o
-    WHERE o.patient_id = pr.patient_id AND o.prediction_window = pr.prediction_window
-      AND o.prediction_id <> pr.prediction_id
-      AND o.prediction_timestamp <= pr.prediction_timestamp
+    WHERE o.patient_id = page.patient_id AND o.prediction_window = page.prediction_window
+      AND o.prediction_id <> page.prediction_id
+      AND o.prediction_timestamp <= page.prediction_timestamp
     ORDER BY o.prediction_timestamp DESC, o.prediction_id DESC
     LIMIT 1
 ) prev ON true
-"""
-_COLUMNS = """
-SELECT pr.patient_id, p.patient_uuid, p.external_id, p.age, p.gender, p.data_source,
-       pr.risk_score, pr.risk_tier, pr.tier_label, prev.risk_score,
-       fp.intervention_cost, fp.expected_savings, fp.net_benefit, fp.roi_percentage,
-       fp.roi_category
+ORDER BY {order}, page.patient_uuid
 """
 
 
@@ -103,23 +110,19 @@ def _params(department: Department, window: str, filters: WorklistFilters) -> di
     }
 
 
-def worklist_count(*, department: Department, window: str, filters: WorklistFilters) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) {_JOINS} {_WHERE}", _params(department, window, filters))
-        return cursor.fetchone()[0]
-
-
 def worklist_rows(
     *,
     department: Department,
     window: str,
     filters: WorklistFilters,
     page: int | None = 1,
-) -> list[WorklistRow]:
-    """One page (PAGE_SIZE rows) or, with page=None, every row (exports)."""
+) -> tuple[list[WorklistRow], int]:
+    """One page (PAGE_SIZE rows) or, with page=None, every row (exports), and how many rows
+    match in all (one query: the count rides along as a window function)."""
     order = SORTS.get(filters.sort, SORTS["net_benefit"])
     limit = "" if page is None else f"LIMIT {PAGE_SIZE} OFFSET {(max(page, 1) - 1) * PAGE_SIZE}"
-    sql = f"{_COLUMNS} {_JOINS} {_PREVIOUS} {_WHERE} ORDER BY {order}, p.patient_uuid {limit}"
+    inner = f"{_COLUMNS} {_JOINS} {_WHERE} ORDER BY {order}, p.patient_uuid {limit}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, _params(department, window, filters))
-        return [WorklistRow(*row) for row in cursor.fetchall()]
+        cursor.execute(_PAGE.format(inner=inner, order=order), _params(department, window, filters))
+        found = cursor.fetchall()
+    return [WorklistRow(*row[:-1]) for row in found], (found[0][-1] if found else 0)
