@@ -1,7 +1,12 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from finance.models import FinancialProjection, InterventionPolicy, RoiPositivePatient
+from finance.models import (
+    FinancialProjection,
+    InterventionPolicy,
+    RoiPositivePatient,
+    RoiTierSummary,
+)
 from predictions.admin import ReportViewAdmin
 from riskplatform.core.admin_mixins import PatientSearchMixin, ReadOnlyModelAdmin
 
@@ -77,3 +82,17 @@ class RoiPositivePatientAdmin(PatientSearchMixin, ReportViewAdmin):
     list_filter = ("projection_window", "roi_grade", "roi_category", "risk_tier", "department_name")
     search_external_id = False  # the view carries patient_uuid only
     search_help_text = "Exact patient UUID"
+
+
+@admin.register(RoiTierSummary)
+class RoiTierSummaryAdmin(ReportViewAdmin):
+    list_display = (
+        "department_code",
+        "prediction_window",
+        "risk_tier",
+        "patient_count",
+        "intervention_cost",
+        "expected_savings",
+        "net_benefit",
+    )
+    list_filter = ("prediction_window", "risk_tier", "department_code")

@@ -207,6 +207,12 @@ class FinancialProjection(models.Model):
         return f"{self.projection_window} projection {self.projection_id}"
 
 
-from finance.matviews import RoiPositivePatient  # noqa: E402
+from finance.matviews import RoiPositivePatient, RoiTierSummary  # noqa: E402
 
-__all__ = ["FinancialProjection", "InterventionPolicy", "RoiCategory", "RoiPositivePatient"]
+__all__ = [
+    "FinancialProjection",
+    "InterventionPolicy",
+    "RoiCategory",
+    "RoiPositivePatient",
+    "RoiTierSummary",
+]

@@ -12,7 +12,7 @@ from finance.selectors import (
     WindowPlan,
     WindowTiers,
     department_risk_comparison,
-    department_roi_by_tier,
+    department_roi_summary,
     department_top_roi_patients,
     intervention_plan,
     organisation_summary,
@@ -105,7 +105,7 @@ def department_report_view(request, department_code: str):
         {
             "department": department,
             "comparisons": department_risk_comparison(department=department),
-            "roi_windows": department_roi_by_tier(department=department),
+            "roi_windows": department_roi_summary(department=department),
             "top_patients": top_patients,
             "show_identifiers": show_identifiers,
             "top_window": top_window,
@@ -130,5 +130,6 @@ def intervention_planning_view(request):
             "tier_choices": PLAN_TIERS.items(),
             "scope": PLAN_TIERS[min_tier],
             "restricted": role_of(request.user) == Role.COORDINATOR,
+            "refreshed_at": reporting_views_refreshed_at(),
         },
     )

@@ -58,6 +58,7 @@ def test_every_platform_table_and_view_is_registered():
         "org_tier_summary",
         "dept_risk_distribution",
         "roi_positive_patients",
+        "roi_tier_summary",
         "scoring_runs",
     }
 

@@ -10,7 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from finance.models import FinancialProjection, InterventionPolicy, RoiPositivePatient
-from finance.selectors import intervention_totals
+from finance.selectors import (
+    department_roi_by_tier,
+    department_roi_summary,
+    intervention_totals,
+)
 from finance.services import views_refresh
 from patients.models import Department
 from predictions.scoring import population_score, scoring_run_create
@@ -367,3 +371,10 @@ def test_reports_agree_with_a_really_scored_population(client, scored):
     shown = [row.net_benefit for row in report["top_patients"]]
     assert shown == sorted(positive.values_list("net_benefit", flat=True), reverse=True)[:20]
     assert all(net >= 0 for net in shown)
+
+
+def test_the_summary_view_gives_the_live_figures_once_refreshed(refreshed):
+    for code in ("NEPHRO", "CARDIO", "PULMO"):
+        department = Department.objects.get(department_code=code)
+        live = department_roi_by_tier(department=department)
+        assert department_roi_summary(department=department) == live

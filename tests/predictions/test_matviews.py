@@ -1,4 +1,4 @@
-"""The three reporting views, refreshed concurrently, over tests/scenarios.py."""
+"""The reporting views, refreshed concurrently, over tests/scenarios.py."""
 
 from decimal import Decimal
 
@@ -12,7 +12,7 @@ from riskplatform.core.models import AuditEvent, AuditLog
 
 pytestmark = pytest.mark.django_db
 
-VIEWS = ("org_tier_summary", "dept_risk_distribution", "roi_positive_patients")
+VIEWS = ("org_tier_summary", "dept_risk_distribution", "roi_positive_patients", "roi_tier_summary")
 
 
 @pytest.fixture
