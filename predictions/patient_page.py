@@ -1,8 +1,5 @@
 """What the patient page shows, read in a fixed, small number of queries."""
 
-from django.db.models import Prefetch
-
-from finance.models import FinancialProjection
 from patients.feature_contract import Kind, features
 from patients.models import Patient
 from patients.visibility import age_band
@@ -18,8 +15,7 @@ IDENTIFYING_FIELDS = {"external_id", "age", "primary_provider_id", "created_by",
 def patient_page_context(*, patient: Patient, show_identifiers: bool) -> dict:
     predictions = list(
         Prediction.objects.filter(patient=patient)
-        .select_related("model_version")
-        .prefetch_related(Prefetch("projection", queryset=FinancialProjection.objects.all()))
+        .select_related("model_version", "projection")
         .order_by("prediction_window", "-prediction_timestamp", "-prediction_id")
     )
     current = {

@@ -53,13 +53,16 @@ def _filters(request, department) -> WorklistFilters:
     )
 
 
+def _page_number(request) -> int:
+    raw = request.GET.get("page", "1")
+    return max(int(raw), 1) if raw.isdigit() else 1
+
+
 @role_required()
 def worklist_view(request, department_code: str, window: str):
     department, window = _department_and_window(request, department_code, window)
     filters = _filters(request, department)
-    page = max(
-        int(request.GET.get("page", "1")) if request.GET.get("page", "1").isdigit() else 1, 1
-    )
+    page = _page_number(request)
     rows, total = worklist_rows(department=department, window=window, filters=filters, page=page)
     if not rows and page > 1:  # past the last page (the list shrank): show the first
         page = 1
