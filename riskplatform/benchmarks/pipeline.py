@@ -96,7 +96,7 @@ def pipeline_benchmark(
     model_version_activate(version="v1.0", changed_by=ACTOR)
     started = time.perf_counter()
     views_refresh(changed_by=ACTOR)
-    bulk.append(Step("view refresh (3 views, concurrently)", run.predictions_written,
+    bulk.append(Step("view refresh (4 views, concurrently)", run.predictions_written,
                      _since(started)))  # fmt: skip
 
     say(f"Per-row path on {naive_patients:,} patients…")

@@ -23,7 +23,12 @@ def test_worker_answers_ping_and_runs_a_task(celery_worker):
 
     timings = refresh_views_task.delay().get(timeout=60)
 
-    assert set(timings) == {"org_tier_summary", "dept_risk_distribution", "roi_positive_patients"}
+    assert set(timings) == {
+        "org_tier_summary",
+        "dept_risk_distribution",
+        "roi_positive_patients",
+        "roi_tier_summary",
+    }
     event = AuditLog.objects.get(event_type=AuditEvent.VIEW_REFRESH)
     assert event.changed_by == "celery:refresh_views"
 
