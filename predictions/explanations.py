@@ -5,12 +5,13 @@ raise this patient's risk. Exact for the model in use, model-agnostic, and one b
 predict for a whole page (docs/workspace.md)."""
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from patients.feature_contract import Kind, features
+from patients.feature_contract import Kind, coded_value_shown, features
 from predictions.features import feature_frame, frame_prepare
 from predictions.model_store import model_bundle_load
 from predictions.models import ModelVersion
@@ -64,11 +65,12 @@ def reference_profile(version: ModelVersion) -> dict:
 
 
 def risk_drivers(
-    *, version: ModelVersion, patient_ids: list[int], window: str, top: int = 3
-) -> dict[int, list[Driver]]:
-    """The `top` features that most raise each patient's risk in `window`."""
+    *, version: ModelVersion, patient_ids: list[int], windows: Sequence[str], top: int = 3
+) -> dict[str, dict[int, list[Driver]]]:
+    """Per window, the `top` features that most raise each patient's risk (one prediction
+    of the variants serves every window)."""
     if not patient_ids:
-        return {}
+        return {window: {} for window in windows}
     bundle = model_bundle_load(version.version, version.artifact_sha256)
     frame = feature_frame(patient_ids, bundle.contract_version)
     contract = features(bundle.contract_version)
@@ -79,30 +81,29 @@ def risk_drivers(
     for j, feature in enumerate(contract):
         block[j + 1 :: width, j] = profile[feature.name]
     variants = frame_prepare(pd.DataFrame(block, columns=frame.columns), bundle.contract_version)
-    risks = bundle.predict_risks(variants)[window].reshape(len(frame), width)
-    effects = risks[:, :1] - risks[:, 1:]
-    drivers: dict[int, list[Driver]] = {}
-    for i, patient_id in enumerate(frame.index.tolist()):
-        order = np.argsort(-effects[i])[:top]
-        drivers[patient_id] = [
-            Driver(
-                feature=contract[j].name,
-                description=contract[j].description,
-                value=_shown(contract[j].kind, frame.iat[i, j]),
-                typical=_shown(contract[j].kind, profile[contract[j].name]),
-                effect=round(float(effects[i, j]), 4),
-            )
-            for j in order
-            if effects[i, j] >= MIN_EFFECT
-        ]
+    risks = bundle.predict_risks(variants)
+    drivers: dict[str, dict[int, list[Driver]]] = {}
+    for window in windows:
+        by_window = risks[window].reshape(len(frame), width)
+        effects = by_window[:, :1] - by_window[:, 1:]
+        drivers[window] = {
+            patient_id: [
+                Driver(
+                    feature=contract[j].name,
+                    description=contract[j].description,
+                    value=_shown(contract[j].kind, frame.iat[i, j]),
+                    typical=_shown(contract[j].kind, profile[contract[j].name]),
+                    effect=round(float(effects[i, j]), 4),
+                )
+                for j in np.argsort(-effects[i])[:top]
+                if effects[i, j] >= MIN_EFFECT
+            ]
+            for i, patient_id in enumerate(frame.index.tolist())
+        }
     return drivers
 
 
 def _shown(kind: Kind, value) -> object:
-    if kind == Kind.CONDITION:
-        return {0: "missing", 1: "no", 2: "yes"}.get(int(value), value)
-    if kind in (Kind.BINARY, Kind.BOOLEAN):
-        return "yes" if float(value) >= 0.5 else "no"
-    if kind == Kind.CATEGORY:
-        return value
-    return round(float(value), 2)
+    if kind == Kind.NUMERIC:
+        return round(float(value), 2)
+    return coded_value_shown(kind, value)

@@ -1,6 +1,6 @@
 """What the patient page shows, read in a fixed, small number of queries."""
 
-from patients.feature_contract import Kind, features
+from patients.feature_contract import coded_value_shown, features
 from patients.models import Patient
 from patients.visibility import age_band
 from predictions.explanations import risk_drivers
@@ -29,9 +29,8 @@ def patient_page_context(*, patient: Patient, show_identifiers: bool) -> dict:
         version = None
     drivers = {}
     if version and current and patient.is_active:
-        for window in current:
-            found = risk_drivers(version=version, patient_ids=[patient.pk], window=window)
-            drivers[window] = found.get(patient.pk, [])
+        found = risk_drivers(version=version, patient_ids=[patient.pk], windows=list(current))
+        drivers = {window: by_patient.get(patient.pk, []) for window, by_patient in found.items()}
     windows = [
         {
             "window": window,
@@ -58,11 +57,7 @@ def _features(patient: Patient) -> list[tuple[str, str, object]]:
     for feature in features():
         if feature.table == "patients":
             continue  # age, gender and race are in the demographics block
-        value = getattr(values, feature.name)
-        if feature.kind == Kind.CONDITION:
-            value = {0: "missing", 1: "no", 2: "yes"}.get(value, value)
-        elif feature.kind in (Kind.BINARY, Kind.BOOLEAN):
-            value = "yes" if value else "no"
+        value = coded_value_shown(feature.kind, getattr(values, feature.name))
         shown.append((feature.name, feature.description, value))
     return shown
 

@@ -73,8 +73,8 @@ def worklist_view(request, department_code: str, window: str):
         version = None
     if version and rows:
         drivers = risk_drivers(
-            version=version, patient_ids=[row.patient_id for row in rows], window=window
-        )
+            version=version, patient_ids=[row.patient_id for row in rows], windows=[window]
+        )[window]
         for row in rows:
             row.drivers = drivers.get(row.patient_id, [])
     access_record(
