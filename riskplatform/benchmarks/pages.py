@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -49,7 +50,7 @@ def pages_benchmark(*, patients: int, repeats: int, say=print) -> list[PageTimin
 
     from django.contrib.auth.models import User
 
-    department = max(Department.objects.all(), key=lambda d: d.patients.count())
+    department = Department.objects.annotate(size=Count("patients")).order_by("-size").first()
     User.objects.create_user("bench-coordinator")  # no password: the client logs in directly
     user_role_assign(
         username="bench-coordinator", role=Role.COORDINATOR,
