@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.contrib.postgres.functions import RandomUUID
 from django.db import models
 from django.db.models import Case, CheckConstraint, F, Q, Value, When
 from django.db.models.functions import Now, Round
@@ -150,7 +151,11 @@ class FinancialProjection(models.Model):
     success_rate_actual = _rate_field()
 
     expected_savings = _generated_money(_EXPECTED_SAVINGS)
+    # Filled once the prediction's window has passed, by the rule named in
+    # savings_rule_version (finance/realisation.py; docs/monitoring.md).
     actual_savings = _money_field(null=True, blank=True)
+    savings_rule_version = models.CharField(max_length=20, null=True, blank=True)
+    savings_realised_at = models.DateTimeField(null=True, blank=True)
     net_benefit = _generated_money(_EXPECTED_SAVINGS - F("intervention_cost"))
     # Undefined (NULL) when nothing is spent: a $0 "intervention" has no return on investment.
     roi_percentage = models.GeneratedField(
@@ -201,17 +206,94 @@ class FinancialProjection(models.Model):
                 | Q(success_rate_max__isnull=True),
                 name="projection_success_actual_le_max",
             ),
+            at_least("actual_savings", 0, name="projection_actual_savings_non_negative"),
+            CheckConstraint(
+                condition=Q(actual_savings__isnull=True, savings_rule_version__isnull=True)
+                | Q(actual_savings__isnull=False, savings_rule_version__isnull=False),
+                name="projection_actual_savings_has_rule",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.projection_window} projection {self.projection_id}"
 
 
+class InterventionType(models.TextChoices):
+    CARE_MANAGER_CALL = "CARE_MANAGER_CALL", "Care-manager call"
+    HOME_VISIT = "HOME_VISIT", "Home visit"
+    MEDICATION_REVIEW = "MEDICATION_REVIEW", "Medication review"
+    PROGRAMME_ENROLMENT = "PROGRAMME_ENROLMENT", "Enrolment in a programme"
+
+
+class InterventionStatus(models.TextChoices):
+    PLANNED = "PLANNED", "Planned"
+    DONE = "DONE", "Done"
+    DECLINED = "DECLINED", "Declined by the patient"
+    UNREACHABLE = "UNREACHABLE", "Patient unreachable"
+
+
+class Intervention(models.Model):
+    """What a care coordinator did (or planned) for one patient. `prediction` is the score
+    that prompted it, when it came from a worklist or a patient page."""
+
+    intervention_id = models.BigAutoField(primary_key=True)
+    intervention_uuid = models.UUIDField(unique=True, db_default=RandomUUID(), editable=False)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, db_column="patient_id", related_name="interventions"
+    )
+    prediction = models.ForeignKey(
+        Prediction,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_column="prediction_id",
+        related_name="interventions",
+    )
+    intervention_type = models.CharField(max_length=30, choices=InterventionType.choices)
+    status = models.CharField(max_length=20, choices=InterventionStatus.choices)
+    intervention_date = models.DateField()
+    cost_spent = _money_field(null=True, blank=True)
+    notes = models.TextField(blank=True, default="")
+    recorded_by = models.CharField(max_length=50)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        db_table = "interventions"
+        ordering = ["-intervention_date", "-intervention_id"]
+        indexes = [
+            models.Index(fields=["patient", "intervention_date"], name="idx_interv_patient_date")
+        ]
+        constraints = [
+            one_of(
+                "intervention_type",
+                InterventionType.values,
+                name="interventions_type_valid",
+                nullable=False,
+            ),
+            one_of(
+                "status",
+                InterventionStatus.values,
+                name="interventions_status_valid",
+                nullable=False,
+            ),
+            at_least("cost_spent", 0, name="interventions_cost_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_intervention_type_display()} ({self.get_status_display()})"
+
+
 from finance.matviews import RoiPositivePatient, RoiTierSummary  # noqa: E402
 
 __all__ = [
     "FinancialProjection",
+    "Intervention",
     "InterventionPolicy",
+    "InterventionStatus",
+    "InterventionType",
     "RoiCategory",
     "RoiPositivePatient",
     "RoiTierSummary",

@@ -189,3 +189,51 @@ class PatientFeatures(models.Model):
 
     def __str__(self) -> str:
         return f"Features of {self.patient}"
+
+
+class AdmissionSource(models.TextChoices):
+    IMPORTED = "IMPORTED", "Imported file"
+    API = "API", "JSON API"
+    SIMULATED = "SIMULATED", "Demo simulation"
+
+
+class Admission(models.Model):
+    """One inpatient admission: the outcome the predictions are judged against.
+
+    (patient, admission_date) is the natural key, so a re-imported file or a repeated API
+    call changes nothing (or updates the stay's cost and discharge date)."""
+
+    admission_id = models.BigAutoField(primary_key=True)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, db_column="patient_id", related_name="admissions"
+    )
+    admission_date = models.DateField()
+    discharge_date = models.DateField(null=True, blank=True)
+    stay_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    source = models.CharField(max_length=20, choices=AdmissionSource.choices)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    created_by = models.CharField(max_length=50)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        db_table = "admissions"
+        ordering = ["-admission_date", "-admission_id"]
+        indexes = [models.Index(fields=["admission_date"], name="idx_admissions_date")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "admission_date"], name="admissions_one_per_patient_day"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(discharge_date__gte=models.F("admission_date"))
+                | models.Q(discharge_date__isnull=True),
+                name="admissions_discharge_after_admission",
+            ),
+            at_least("stay_cost", 0, name="admissions_stay_cost_non_negative"),
+            one_of(
+                "source", AdmissionSource.values, name="admissions_source_valid", nullable=False
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Admission of {self.patient} on {self.admission_date}"

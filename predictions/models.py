@@ -203,6 +203,9 @@ class ScoringRun(models.Model):
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Back-testing only: the run dates its predictions at this past moment (a historical
+    # snapshot scored today); NULL, the normal case, dates them when they are written.
+    scored_as_of = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "scoring_runs"
@@ -246,6 +249,53 @@ class ModelComparison(models.Model):
         return f"{self.candidate_id} vs {self.baseline_id}"
 
 
+class PredictionOutcome(models.Model):
+    """What happened inside one prediction's window, once the window has passed.
+
+    The window of a prediction made on day d (the prediction date in the platform's time
+    zone) covers admissions dated d + 1 to d + N inclusive (N = 30, 60 or 90); it has passed
+    from day d + N + 1. `rule_version` names that rule so outcomes can be recomputed."""
+
+    prediction = models.OneToOneField(
+        Prediction,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        db_column="prediction_id",
+        related_name="outcome",
+    )
+    window_start = models.DateField()
+    window_end = models.DateField()
+    admitted = models.BooleanField()
+    first_admission_date = models.DateField(null=True, blank=True)
+    rule_version = models.CharField(max_length=20)
+    evaluated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "prediction_outcomes"
+        constraints = [
+            CheckConstraint(
+                condition=Q(window_end__gte=F("window_start")),
+                name="prediction_outcomes_window_ordered",
+            ),
+            CheckConstraint(
+                condition=Q(admitted=True, first_admission_date__isnull=False)
+                | Q(admitted=False, first_admission_date__isnull=True),
+                name="prediction_outcomes_admitted_has_date",
+            ),
+            CheckConstraint(
+                condition=Q(first_admission_date__isnull=True)
+                | Q(
+                    first_admission_date__gte=F("window_start"),
+                    first_admission_date__lte=F("window_end"),
+                ),
+                name="prediction_outcomes_admission_in_window",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Outcome of prediction {self.prediction_id}: admitted={self.admitted}"
+
+
 from predictions.matviews import DeptRiskDistribution, OrgTierSummary  # noqa: E402
 
 __all__ = [
@@ -255,6 +305,7 @@ __all__ = [
     "ModelVersion",
     "OrgTierSummary",
     "Prediction",
+    "PredictionOutcome",
     "RunStatus",
     "ScoringRun",
 ]
