@@ -8,7 +8,11 @@ from finance.models import (
     RoiTierSummary,
 )
 from predictions.admin import ReportViewAdmin
-from riskplatform.core.admin_mixins import PatientSearchMixin, ReadOnlyModelAdmin
+from riskplatform.core.admin_mixins import (
+    PatientReferenceMixin,
+    PatientSearchMixin,
+    ReadOnlyModelAdmin,
+)
 
 
 @admin.register(InterventionPolicy)
@@ -34,7 +38,7 @@ class InterventionPolicyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(FinancialProjection)
-class FinancialProjectionAdmin(PatientSearchMixin, ReadOnlyModelAdmin):
+class FinancialProjectionAdmin(PatientSearchMixin, PatientReferenceMixin, ReadOnlyModelAdmin):
     list_display = (
         "patient",
         "projection_window",

@@ -3,11 +3,21 @@ from django.db.models import Count
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
+from patients.admin_uuid import PatientInlineFormSet, PatientUuidAdmin
 from patients.models import Department, Patient, PatientFeatures
 from patients.visibility import patients_visible_to
 from riskplatform.core.access import access_record
 from riskplatform.core.admin_mixins import PatientSearchMixin
 from riskplatform.core.models import AccessAction
+
+
+def _shown(name: str, value) -> str | None:
+    # Audit values name a department by its code, never by its row id.
+    if name == "department" and value is not None and not isinstance(value, Department):
+        value = Department.objects.filter(pk=value).first()
+    if isinstance(value, Department):
+        return value.department_code
+    return None if value is None else str(value)
 
 
 @admin.register(Department)
@@ -35,6 +45,7 @@ class DepartmentAdmin(SimpleHistoryAdmin):
 
 class PatientFeaturesInline(admin.StackedInline):
     model = PatientFeatures
+    formset = PatientInlineFormSet
     can_delete = False
     extra = 1
     max_num = 1
@@ -76,7 +87,10 @@ class PatientFeaturesInline(admin.StackedInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(PatientSearchMixin, SimpleHistoryAdmin):
+class PatientAdmin(PatientSearchMixin, PatientUuidAdmin):
+    """Addressed by patient_uuid (patients/admin_uuid.py). The field-by-field change
+    history (django-simple-history) is on the patient page, which shows it by role."""
+
     patient_path = ""
     inlines = (PatientFeaturesInline,)
     list_display = (
@@ -137,6 +151,13 @@ class PatientAdmin(PatientSearchMixin, SimpleHistoryAdmin):
             created=not change,
             features_changed=any(formset.has_changed() for formset in formsets),
             changed_by=f"admin:{request.user.get_username()}"[:50],
+            demographics_changed={
+                name: (
+                    _shown(name, form.initial.get(name)),
+                    _shown(name, form.cleaned_data.get(name)),
+                )
+                for name in form.changed_data
+            },
         )
         if predictions:
             scores = ", ".join(f"{p.prediction_window} {p.risk_score} ({p.tier_label})"

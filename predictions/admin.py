@@ -11,7 +11,11 @@ from predictions.models import (
     Prediction,
     ScoringRun,
 )
-from riskplatform.core.admin_mixins import PatientSearchMixin, ReadOnlyModelAdmin
+from riskplatform.core.admin_mixins import (
+    PatientReferenceMixin,
+    PatientSearchMixin,
+    ReadOnlyModelAdmin,
+)
 
 
 @admin.register(ModelVersion)
@@ -104,7 +108,7 @@ class ModelVersionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Prediction)
-class PredictionAdmin(PatientSearchMixin, ReadOnlyModelAdmin):
+class PredictionAdmin(PatientSearchMixin, PatientReferenceMixin, ReadOnlyModelAdmin):
     list_display = (
         "patient",
         "prediction_window",

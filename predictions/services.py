@@ -254,13 +254,28 @@ def pending_patients_score(*, changed_by: str) -> ScoringRun | None:
 
 
 def patient_saved_in_admin(
-    *, patient, created: bool, features_changed: bool, changed_by: str
+    *,
+    patient,
+    created: bool,
+    features_changed: bool,
+    changed_by: str,
+    demographics_changed: dict[str, tuple[str, str]] | None = None,
 ) -> list[Prediction] | None:
     """After the admin's add or change form: record the event and score the patient (a new
-    patient, or changed features: old predictions are kept as superseded)."""
+    patient, or changed features: old predictions are kept as superseded). Changed
+    demographics are recorded as PATIENT_UPDATED (old and new values)."""
     from patients.models import PatientFeatures
     from patients.services import patient_added_record
 
+    if demographics_changed and not created:
+        audit_event_record(
+            event_type=AuditEvent.PATIENT_UPDATED,
+            changed_by=changed_by,
+            entity_type="PATIENT",
+            entity_id=patient.pk,
+            old_values={name: old for name, (old, _) in demographics_changed.items()},
+            new_values={name: new for name, (_, new) in demographics_changed.items()},
+        )
     if created:
         patient_added_record(patient=patient, changed_by=changed_by)
     elif features_changed:

@@ -1,18 +1,25 @@
 import uuid
 
 from django.contrib import admin
+from django.db.models import Case, OuterRef, Subquery, When
 
+from patients.models import Patient
 from riskplatform.core.admin_mixins import ReadOnlyModelAdmin
 from riskplatform.core.models import AccessEvent, ApiClient, AuditLog
 
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyModelAdmin):
+    """A patient event names its patient by patient_uuid: `entity_id` holds the internal id
+    (a stable key inside the database) and is not shown."""
+
+    exclude = ("entity_id",)
+    readonly_fields = ("entity",)
     list_display = (
         "changed_at",
         "event_type",
         "entity_type",
-        "entity_id",
+        "entity",
         "model_version",
         "prediction_window",
         "changed_by",
@@ -21,6 +28,26 @@ class AuditLogAdmin(ReadOnlyModelAdmin):
     search_fields = ("changed_by", "entity_type")
     date_hierarchy = "changed_at"
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        patient_uuid = Patient.objects.filter(patient_id=OuterRef("entity_id")).values(
+            "patient_uuid"
+        )[:1]
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _patient_uuid=Case(
+                    When(entity_type="PATIENT", then=Subquery(patient_uuid)), default=None
+                )
+            )
+        )
+
+    @admin.display(description="Entity")
+    def entity(self, obj: AuditLog):
+        if obj.entity_type == "PATIENT":
+            return obj._patient_uuid
+        return obj.entity_id
 
 
 @admin.register(ApiClient)

@@ -2,6 +2,8 @@ import uuid
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 
 class ReadOnlyAdminMixin:
@@ -47,3 +49,20 @@ class PatientSearchMixin:
                 return queryset.none(), False
             return queryset.filter(**{f"{self.patient_path}external_id": term}), False
         return queryset.filter(**{f"{self.patient_path}patient_uuid": patient_uuid}), False
+
+
+class PatientReferenceMixin:
+    """Shows a record's patient by patient_uuid, linked to the patient page, instead of the
+    foreign key (whose read-only rendering links to the internal id)."""
+
+    def get_exclude(self, request: HttpRequest, obj=None):
+        return (*(super().get_exclude(request, obj) or ()), "patient")
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return ("patient_page", *super().get_readonly_fields(request, obj))
+
+    @admin.display(description="Patient")
+    def patient_page(self, obj) -> str:
+        patient_uuid = obj.patient.patient_uuid
+        return format_html('<a href="{}">{}</a>', reverse("patient", args=[patient_uuid]),
+                           patient_uuid)  # fmt: skip
