@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from django.conf import settings
@@ -58,10 +59,23 @@ def patients_needing_score(*, version: str) -> list[int]:
 
 
 @transaction.atomic
-def scoring_run_create(*, version: str, changed_by: str, chunk_size: int = 5000) -> ScoringRun:
+def scoring_run_create(
+    *,
+    version: str,
+    changed_by: str,
+    chunk_size: int = 5000,
+    scored_as_of: datetime | None = None,
+) -> ScoringRun:
+    """`scored_as_of` back-tests: the predictions are dated at that past moment, so their
+    windows can be judged against the admissions that followed (the demo uses it)."""
     ModelVersion.objects.get(version=version)  # a clear DoesNotExist for an unknown label
+    if scored_as_of is not None and scored_as_of > timezone.now():
+        raise ValueError("scored_as_of must not be in the future")
     return ScoringRun.objects.create(
-        model_version_id=version, chunk_size=chunk_size, created_by=changed_by
+        model_version_id=version,
+        chunk_size=chunk_size,
+        created_by=changed_by,
+        scored_as_of=scored_as_of,
     )
 
 
@@ -97,7 +111,7 @@ def population_score(
         chunks = [pending[i : i + run.chunk_size] for i in range(0, len(pending), run.chunk_size)]
 
         def score(ids: list[int]) -> int:
-            _score_chunk(run_id, ids, bundle, thresholds, version, run.created_by)
+            _score_chunk(run_id, ids, bundle, thresholds, version, run.created_by, run.scored_as_of)
             return len(ids)
 
         for scored in _run_chunks(score, chunks, workers):
@@ -149,7 +163,13 @@ class ChunkScored:
 
 
 def patients_score(
-    *, ids: list[int], bundle, thresholds: dict, version: str, actor: str
+    *,
+    ids: list[int],
+    bundle,
+    thresholds: dict,
+    version: str,
+    actor: str,
+    scored_as_of: datetime | None = None,
 ) -> ChunkScored:
     """Score `ids` under `version` and write predictions and projections, in the caller's
     transaction. The batch run and the real-time path both come through here."""
@@ -165,7 +185,7 @@ def patients_score(
         columns[1].extend([window] * len(patient_ids))
         columns[2].extend(scores.tolist())
         columns[3].extend(assign_tiers(scores, thresholds[window]).tolist())
-    superseded, prediction_ids = _predictions_write(ids, columns, version, actor)
+    superseded, prediction_ids = _predictions_write(ids, columns, version, actor, scored_as_of)
     projecting = time.perf_counter()
     projections = projections_create(prediction_ids=prediction_ids)
     projected = time.perf_counter()
@@ -175,11 +195,12 @@ def patients_score(
     )  # fmt: skip
 
 
-def _score_chunk(run_id, ids, bundle, thresholds, version: str, actor: str) -> None:
+def _score_chunk(run_id, ids, bundle, thresholds, version: str, actor: str, as_of) -> None:
     with transaction.atomic():
         chunk = patients_score(
-            ids=ids, bundle=bundle, thresholds=thresholds, version=version, actor=actor
-        )
+            ids=ids, bundle=bundle, thresholds=thresholds, version=version, actor=actor,
+            scored_as_of=as_of,
+        )  # fmt: skip
         ScoringRun.objects.filter(pk=run_id).update(
             patients_scored=F("patients_scored") + len(ids),
             predictions_written=F("predictions_written") + len(chunk.prediction_ids),
@@ -192,7 +213,11 @@ def _score_chunk(run_id, ids, bundle, thresholds, version: str, actor: str) -> N
 
 
 def _predictions_write(
-    ids: list[int], columns: tuple[list, list, list, list], version: str, actor: str
+    ids: list[int],
+    columns: tuple[list, list, list, list],
+    version: str,
+    actor: str,
+    scored_as_of: datetime | None = None,
 ) -> tuple[list[tuple[int, str, str]], list[int]]:
     """Supersede the patients' current rows of this version (kept: re-scoring keeps history)
     and insert the new ones from four arrays in one statement (unnest: no temporary table,
@@ -208,8 +233,9 @@ def _predictions_write(
         cursor.execute(
             f"""
             INSERT INTO predictions (patient_id, prediction_window, model_version, risk_score,
-                                     risk_tier, tier_label, created_by)
-            SELECT s.patient_id, s.prediction_window, %s, s.risk_score, s.risk_tier, t.label, %s
+                                     risk_tier, tier_label, created_by, prediction_timestamp)
+            SELECT s.patient_id, s.prediction_window, %s, s.risk_score, s.risk_tier, t.label, %s,
+                   COALESCE(%s::timestamptz, now())
             FROM unnest(%s::bigint[], %s::text[], %s::numeric(5,4)[], %s::smallint[])
                  AS s(patient_id, prediction_window, risk_score, risk_tier)
             JOIN (VALUES {tier_labels_sql_pairs()}) AS t(tier, label) ON t.tier = s.risk_tier
@@ -217,7 +243,7 @@ def _predictions_write(
                WHERE superseded_at IS NULL DO NOTHING
             RETURNING prediction_id
             """,
-            [version, actor, *columns],
+            [version, actor, scored_as_of, *columns],
         )
         return superseded, [row[0] for row in cursor.fetchall()]
 
