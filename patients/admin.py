@@ -4,10 +4,14 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from patients.admin_uuid import PatientInlineFormSet, PatientUuidAdmin
-from patients.models import Department, Patient, PatientFeatures
+from patients.models import Admission, Department, Patient, PatientFeatures
 from patients.visibility import patients_visible_to
 from riskplatform.core.access import access_record
-from riskplatform.core.admin_mixins import PatientSearchMixin
+from riskplatform.core.admin_mixins import (
+    PatientReferenceMixin,
+    PatientSearchMixin,
+    ReadOnlyModelAdmin,
+)
 from riskplatform.core.models import AccessAction
 
 
@@ -166,3 +170,21 @@ class PatientAdmin(PatientSearchMixin, PatientUuidAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Admission)
+class AdmissionAdmin(PatientSearchMixin, PatientReferenceMixin, ReadOnlyModelAdmin):
+    """Admissions arrive through `import_admissions` and the JSON API (validated, audited);
+    the admin lists them."""
+
+    list_display = (
+        "patient_uuid", "admission_date", "discharge_date", "stay_cost", "source", "created_by",
+    )  # fmt: skip
+    list_filter = ("source", "admission_date", "patient__department")
+    list_select_related = ("patient",)
+    date_hierarchy = "admission_date"
+    show_full_result_count = False
+
+    @admin.display(description="Patient", ordering="patient__patient_uuid")
+    def patient_uuid(self, obj: Admission):
+        return obj.patient.patient_uuid

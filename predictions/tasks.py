@@ -50,3 +50,21 @@ def reevaluate_task(candidate: str | None = None) -> dict:
 
     comparison = model_reevaluate(changed_by="celery:reevaluate", candidate=candidate)
     return {"comparison_id": comparison.pk, "candidate": comparison.candidate_id}
+
+
+@shared_task(
+    name="predictions.evaluate_outcomes",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=1800,
+    time_limit=1900,
+)
+def evaluate_outcomes_task() -> dict:
+    """Daily (beat): judge every prediction whose window has passed against the admissions
+    known so far, correct outcomes that late admissions changed, realise the savings."""
+    from predictions.outcomes import outcomes_evaluate
+
+    result = outcomes_evaluate(changed_by="celery:evaluate_outcomes")
+    return {"as_of": result.as_of.isoformat(), "written": result.written,
+            "admitted": result.admitted, "realised": result.realised}  # fmt: skip

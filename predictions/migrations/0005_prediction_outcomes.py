@@ -4,10 +4,13 @@ import django.db.models.deletion
 import django.db.models.functions.datetime
 from django.db import migrations, models
 
+from riskplatform.core.schedules import periodic_task_migration
+
 
 class Migration(migrations.Migration):
     dependencies = [
         ("predictions", "0004_reevaluation_schedule"),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
     operations = [
@@ -67,6 +70,18 @@ class Migration(migrations.Migration):
                         name="prediction_outcomes_admission_in_window",
                     ),
                 ],
+            },
+        ),
+        periodic_task_migration(
+            name="Evaluate prediction outcomes",
+            task="predictions.evaluate_outcomes",
+            description="Daily: judge passed windows against admissions; realise savings.",
+            crontab={
+                "minute": "30",
+                "hour": "2",
+                "day_of_week": "*",
+                "day_of_month": "*",
+                "month_of_year": "*",
             },
         ),
     ]

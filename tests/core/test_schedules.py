@@ -10,3 +10,5 @@ def test_migrations_create_the_beat_schedules():
     assert tasks["finance.refresh_views_if_stale"].interval.every == 60
     weekly = tasks["predictions.reevaluate"].crontab
     assert (weekly.minute, weekly.hour, weekly.day_of_week) == ("0", "3", "1")
+    daily = tasks["predictions.evaluate_outcomes"].crontab
+    assert (daily.minute, daily.hour, daily.day_of_week) == ("30", "2", "*")
