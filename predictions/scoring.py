@@ -235,7 +235,7 @@ def _predictions_write(
             INSERT INTO predictions (patient_id, prediction_window, model_version, risk_score,
                                      risk_tier, tier_label, created_by, prediction_timestamp)
             SELECT s.patient_id, s.prediction_window, %s, s.risk_score, s.risk_tier, t.label, %s,
-                   COALESCE(%s::timestamptz, now())
+                   COALESCE(%s::timestamptz, statement_timestamp())
             FROM unnest(%s::bigint[], %s::text[], %s::numeric(5,4)[], %s::smallint[])
                  AS s(patient_id, prediction_window, risk_score, risk_tier)
             JOIN (VALUES {tier_labels_sql_pairs()}) AS t(tier, label) ON t.tier = s.risk_tier

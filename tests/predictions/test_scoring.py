@@ -175,3 +175,21 @@ def test_two_threads_score_the_same_as_one(reference_data, toy_models, patients_
     Prediction.objects.all().delete()
     population_score(run_id=scoring_run_create(version="v1.0", changed_by="test").pk, workers=1)
     assert _scores() == threaded
+
+
+def test_a_back_dated_run_dates_its_predictions_and_projections(
+    active_version, patients_with_features
+):
+    from datetime import UTC, date, datetime
+
+    as_of = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
+    run = scoring_run_create(version="v1.0", changed_by="test", scored_as_of=as_of)
+    population_score(run_id=run.pk)
+    assert set(Prediction.objects.values_list("prediction_timestamp", flat=True)) == {as_of}
+    projected = set(FinancialProjection.objects.values_list("projection_window", "projected_date"))
+    assert projected == {("30_day", date(2026, 6, 3)), ("60_day", date(2026, 7, 3)),
+                         ("90_day", date(2026, 8, 2))}  # fmt: skip
+    with pytest.raises(ValueError, match="future"):
+        scoring_run_create(
+            version="v1.0", changed_by="test", scored_as_of=timezone.now() + timezone.timedelta(1)
+        )
