@@ -48,6 +48,13 @@ def patient_page_context(*, patient: Patient, show_identifiers: bool) -> dict:
         "windows": windows,
         "changes": _changes(patient, show_identifiers),
         "version": version,
+        "interventions": list(
+            patient.interventions.select_related("prediction").order_by(
+                "-intervention_date", "-intervention_id"
+            )
+        ),
+        # Recording is for the roles that see identifiers: coordinators and platform admins.
+        "can_record_interventions": show_identifiers,
     }
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("workspace/", workspace_view, name="workspace"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("predictions.urls")),
+    path("", include("finance.intervention_urls")),
     path("reports/", include("finance.urls")),
     path("admin/", admin.site.urls),
     path("api/patients/", patients_create_view, name="api-patients-create"),
