@@ -3,6 +3,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from finance.models import (
     FinancialProjection,
+    Intervention,
     InterventionPolicy,
     RoiPositivePatient,
     RoiTierSummary,
@@ -11,6 +12,7 @@ from predictions.admin import ReportViewAdmin
 from riskplatform.core.admin_mixins import (
     PatientReferenceMixin,
     PatientSearchMixin,
+    ReadOnlyAdminMixin,
     ReadOnlyModelAdmin,
 )
 
@@ -100,3 +102,42 @@ class RoiTierSummaryAdmin(ReportViewAdmin):
         "net_benefit",
     )
     list_filter = ("prediction_window", "risk_tier", "department_code")
+
+
+@admin.register(Intervention)
+class InterventionAdmin(
+    PatientSearchMixin, PatientReferenceMixin, ReadOnlyAdminMixin, SimpleHistoryAdmin
+):
+    """Read-only: interventions are recorded and corrected in the workspace pages, whose
+    services audit every change and re-realise savings (finance/interventions.py). The
+    patient is shown by patient_uuid, never by the internal key."""
+
+    list_display = (
+        "intervention_uuid",
+        "patient_uuid",
+        "intervention_type",
+        "status",
+        "intervention_date",
+        "cost_spent",
+        "recorded_by",
+        "updated_at",
+    )
+    list_filter = ("status", "intervention_type", "intervention_date", "patient__department")
+    list_select_related = ("patient",)
+    exclude = ("prediction",)  # its widget would link to the prediction's internal id
+    readonly_fields = ("intervention_uuid", "prompting_prediction")
+    show_full_result_count = False
+
+    @admin.display(description="Patient", ordering="patient__patient_uuid")
+    def patient_uuid(self, obj: Intervention):
+        return obj.patient.patient_uuid
+
+    @admin.display(description="Prompted by")
+    def prompting_prediction(self, obj: Intervention) -> str:
+        p = obj.prediction
+        if p is None:
+            return "-"
+        return (
+            f"{p.prediction_window} prediction of {p.prediction_timestamp:%Y-%m-%d} under "
+            f"{p.model_version_id}, tier {p.risk_tier}"
+        )

@@ -277,3 +277,25 @@ def test_patient_page_lists_interventions_and_links_recording_for_coordinators_o
     assert "Care-manager call" in html
     assert "intervention-new" not in html and "/interventions/new/" not in html
     assert "Spoke with daughter." not in html  # free-text notes are not de-identified
+
+
+def test_admin_shows_interventions_read_only_by_uuids(admin_client, cardio_patient):
+    intervention = _record(cardio_patient)
+    changelist = admin_client.get(reverse("admin:finance_intervention_changelist"))
+    assert changelist.status_code == 200
+    html = changelist.content.decode()
+    assert str(intervention.intervention_uuid) in html and str(cardio_patient.patient_uuid) in html
+    found = admin_client.get(
+        reverse("admin:finance_intervention_changelist"), {"q": str(cardio_patient.patient_uuid)}
+    )
+    assert list(found.context["cl"].result_list) == [intervention]
+    page = admin_client.get(reverse("admin:finance_intervention_change", args=[intervention.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert reverse("patient", args=[cardio_patient.patient_uuid]) in html
+    _no_internal_ids(html, cardio_patient)
+    assert not page.context["has_change_permission"]
+    history = admin_client.get(
+        reverse("admin:finance_intervention_history", args=[intervention.pk])
+    )
+    assert history.status_code == 200
