@@ -76,6 +76,7 @@ def _audit(
         event_type=AuditEvent.INTERVENTION_RECORDED,
         changed_by=changed_by,
         entity_type="INTERVENTION",
+        entity_id=intervention.pk,  # the intervention's own key; the patient only by uuid
         old_values=old_values,
         new_values={
             "action": action,

@@ -14,6 +14,7 @@ from finance.models import Intervention
 from patients.models import Department
 from riskplatform.core.models import AccessAction, AccessEvent, AuditEvent, AuditLog
 from riskplatform.core.roles import Role
+from riskplatform.core.windows import DAYS_IN_WINDOW
 from tests.factories import FinancialProjectionFactory, PatientFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +75,11 @@ def test_recording_writes_the_row_its_history_and_an_audit_row_without_internal_
     assert intervention.history.count() == 1
     assert intervention.history.get().history_change_reason == "recorded by nurse"
     audit = AuditLog.objects.get(event_type=AuditEvent.INTERVENTION_RECORDED)
-    assert audit.changed_by == "nurse"
+    assert (audit.changed_by, audit.entity_type, audit.entity_id) == (
+        "nurse",
+        "INTERVENTION",
+        intervention.pk,
+    )
     assert audit.new_values["patient_uuid"] == str(cardio_patient.patient_uuid)
     assert audit.new_values["intervention_uuid"] == str(intervention.intervention_uuid)
     assert audit.new_values["status"] == "DONE" and audit.new_values["cost_spent"] == "120.00"
@@ -299,3 +304,32 @@ def test_admin_shows_interventions_read_only_by_uuids(admin_client, cardio_patie
         reverse("admin:finance_intervention_history", args=[intervention.pk])
     )
     assert history.status_code == 200
+
+
+def test_worklist_rows_link_recording_with_their_window(
+    client, active_version, patients_with_features
+):
+    from predictions.models import ModelVersion
+    from predictions.scoring import population_score, scoring_run_create
+
+    # The toy model's scores are modest: low cut-offs flag some patients (as in
+    # tests/predictions/test_workspace_pages.py).
+    thresholds = {"mode": "fixed", **{w: [0.05, 0.1, 0.15, 0.2] for w in DAYS_IN_WINDOW}}
+    ModelVersion.objects.filter(version="v1.0").update(tier_thresholds=thresholds)
+    population_score(run_id=scoring_run_create(version="v1.0", changed_by="test").pk)
+    worklist = reverse("worklist", args=["CARDIO", "90_day"])
+    client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
+    response = client.get(worklist)
+    rows = response.context["rows"]
+    assert rows, "the toy population should flag some CARDIO patients at 90 days"
+    html = response.content.decode()
+    for row in rows:
+        link = reverse("intervention-new", args=[row.patient_uuid]) + "?window=90_day"
+        assert link in html
+    _no_internal_ids(html, *patients_with_features)
+    page = client.get(link)
+    assert page.context["prediction"].prediction_window == "90_day"
+    assert page.context["prediction"].patient.patient_uuid == rows[-1].patient_uuid
+
+    client.force_login(user_with_role("ana", Role.ANALYST))
+    assert "/interventions/new/" not in client.get(worklist).content.decode()
