@@ -9,8 +9,10 @@ from predictions.models import (
     ModelVersion,
     OrgTierSummary,
     Prediction,
+    RunStatus,
     ScoringRun,
 )
+from predictions.monitoring_selectors import latest_monitoring_run, latest_run_subquery
 from riskplatform.core.admin_mixins import (
     PatientReferenceMixin,
     PatientSearchMixin,
@@ -31,12 +33,14 @@ class ModelVersionAdmin(SimpleHistoryAdmin):
         "feature_contract_version",
         "promoted_at",
         "short_sha256",
+        "monitoring_summary",
     )
     list_filter = ("status", "feature_contract_version")
     search_fields = ("version",)
     exclude = ("artifact",)
     actions = ("make_active",)
     readonly_fields = (
+        "monitoring_warnings",
         "metrics_table",
         "version",
         "status",
@@ -56,6 +60,52 @@ class ModelVersionAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def get_queryset(self, request):
+        # The latest monitoring run's status and warnings, in the list's one query.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                monitoring_status=latest_run_subquery("status"),
+                monitoring_warning_list=latest_run_subquery("warnings"),
+                monitoring_at=latest_run_subquery("created_at"),
+            )
+        )
+
+    @admin.display(description="Monitoring")
+    def monitoring_summary(self, obj: ModelVersion) -> str:
+        status = getattr(obj, "monitoring_status", None)
+        if status is None:
+            return "not monitored"
+        warnings = obj.monitoring_warning_list or []
+        if status != RunStatus.SUCCEEDED:
+            return f"latest run {status}"
+        if not warnings:
+            return "no warning"
+        return format_html(
+            '<strong title="{}">{} warning{}</strong>',
+            " | ".join(w["message"] for w in warnings),
+            len(warnings),
+            "" if len(warnings) == 1 else "s",
+        )
+
+    @admin.display(description="Latest monitoring")
+    def monitoring_warnings(self, obj: ModelVersion) -> str:
+        run = latest_monitoring_run(version=obj.version)
+        if run is None:
+            return "Not monitored yet."
+        head = format_html(
+            "Run {} of {} ({}){}",
+            run.run_id,
+            run.created_at.strftime("%Y-%m-%d %H:%M"),
+            run.status,
+            format_html(": {}", run.error) if run.error else "",
+        )
+        if not run.warnings:
+            return format_html("{}. No warning.", head)
+        items = format_html_join("", "<li>{}</li>", ((w["message"],) for w in run.warnings))
+        return format_html("{}.<ul>{}</ul>", head, items)
 
     @admin.action(
         description="Make active (promote a fully scored candidate)", permissions=["make_active"]

@@ -15,7 +15,8 @@ from predictions.fairness import (
     selection_ratios,
 )
 from predictions.model_store import WINDOWS
-from predictions.models import ModelComparison, ModelStatus, ModelVersion
+from predictions.models import ModelComparison, ModelMonitoringRun, ModelStatus, ModelVersion
+from predictions.monitoring_selectors import latest_monitoring_run
 from riskplatform.core.windows import TIER_LABELS
 
 HISTOGRAM_BINS = 10
@@ -103,6 +104,7 @@ class ModelCard:
     active_version: str | None
     comparison: ModelComparison | None
     windows: list[WindowCard]
+    monitoring: ModelMonitoringRun | None = None  # the latest run, whatever its status
 
     @property
     def holdout(self) -> dict:
@@ -147,7 +149,13 @@ def model_card_read(*, version: str) -> ModelCard:
     ):
         windows[window].histogram[bucket - 1] = count
     _fairness_fill(windows, version)
-    return ModelCard(model_version, active, comparison, list(windows.values()))
+    return ModelCard(
+        model_version,
+        active,
+        comparison,
+        list(windows.values()),
+        monitoring=latest_monitoring_run(version=version),
+    )
 
 
 def _rows(sql: str, params: dict) -> list[tuple]:

@@ -5,6 +5,7 @@ differently. Aggregates only (no patient rows); every view is still logged as a 
 from django.http import Http404
 from django.shortcuts import render
 
+from patients.models import Gender
 from patients.visibility import role_required
 from predictions.card_selectors import (
     HISTOGRAM_BINS,
@@ -28,6 +29,7 @@ from riskplatform.core.models import AccessAction
 from riskplatform.core.windows import TIER_LABELS, PredictionWindow
 
 _WINDOW_LABELS = dict(PredictionWindow.choices)
+_GENDER_LABELS = dict(Gender.choices)
 _BIN_LABELS = [f"{i / HISTOGRAM_BINS:.1f}" for i in range(HISTOGRAM_BINS)]
 # Rows of the metrics table: key in the stored window metrics, label, format.
 METRIC_ROWS = (
@@ -77,6 +79,7 @@ def model_card_view(request, version: str):
                 "calibration_gap": CALIBRATION_GAP_LIMIT,
                 "selection_ratio": SELECTION_RATIO_LIMIT,
             },
+            "monitoring": _monitoring_panel(card),
         },
     )
 
@@ -151,3 +154,101 @@ def _fairness_table(panel: FairnessPanel) -> dict:
             for g in panel.groups
         ],
     }
+
+
+# Rows of the observed-against-training table: key, label, format; the training figure is
+# the held-out one stored with the version (None where training has no such figure).
+MONITORING_ROWS = (
+    ("n", "Predictions judged / held-out patients", "{:,}"),
+    ("admissions", "Admitted", "{:,}"),
+    ("observed_rate", "Observed rate", "{:.1%}"),
+    ("mean_predicted", "Mean predicted", "{:.1%}"),
+    ("calibration_in_the_large", "Mean predicted - observed", "{:+.3f}"),
+    ("auc", "AUC", "{:.3f}"),
+    ("brier", "Brier score", "{:.4f}"),
+    ("calibration_slope", "Calibration slope", "{:.3f}"),
+    ("calibration_intercept", "Calibration intercept", "{:.3f}"),
+)
+TOP_DRIFT_ROWS = 10
+
+
+def _fmt(value, fmt: str) -> str:
+    return "" if value is None else fmt.format(value)
+
+
+def _monitoring_panel(card: ModelCard) -> dict | None:
+    """The latest monitoring run as the card shows it: warnings, observed against training
+    per window (and per month and group), drift. None when the version was never monitored."""
+    run = card.monitoring
+    if run is None:
+        return None
+    results = run.results or {}
+    observed = (results.get("observed") or {}).get("windows") or {}
+    drift = results.get("drift") or {}
+    windows = []
+    for window in WINDOWS:
+        if window not in observed:
+            continue
+        o = observed[window]
+        overall, trained = o["overall"], o["training"]
+        training_citl = (
+            trained["mean_predicted"] - trained["observed_rate"]
+            if trained.get("mean_predicted") is not None
+            and trained.get("observed_rate") is not None
+            else None
+        )
+        trained = {**trained, "calibration_in_the_large": training_citl}
+        windows.append({
+            "label": _WINDOW_LABELS[window],
+            "judged": o.get("judged", False),
+            "rows": [
+                {"label": label, "observed": _fmt(overall.get(key), fmt),
+                 "training": _fmt(trained.get(key), fmt)}
+                for key, label, fmt in MONITORING_ROWS
+            ],
+            "months": [
+                {"month": m["month"], "n": m["n"], "admissions": m["admissions"],
+                 "observed_rate": _fmt(m["observed_rate"], "{:.1%}"),
+                 "mean_predicted": _fmt(m["mean_predicted"], "{:.1%}"),
+                 "auc": _fmt(m["auc"], "{:.3f}"), "brier": _fmt(m["brier"], "{:.4f}")}
+                for m in o["by_month"]
+            ],
+            "groups": [
+                {"attribute": attribute, "rows": [
+                    {"group": _group_label(attribute, name), "n": m["n"],
+                     "admissions": m["admissions"], "judged": m["n"] >= MIN_GROUP_N,
+                     "auc": _fmt(m["auc"], "{:.3f}"),
+                     "training_auc": _fmt(m.get("training_auc"), "{:.3f}"),
+                     "observed_rate": _fmt(m["observed_rate"], "{:.1%}"),
+                     "mean_predicted": _fmt(m["mean_predicted"], "{:.1%}")}
+                    for name, m in o[f"by_{attribute}"].items()
+                ]}
+                for attribute in ("race", "gender")
+            ],
+        })  # fmt: skip
+    return {
+        "run": run,
+        "warnings": [w["message"] for w in run.warnings or []],
+        "thresholds": results.get("thresholds") or {},
+        "outcomes": (results.get("observed") or {}).get("outcomes", 0),
+        "windows": windows,
+        "drift": drift,
+        "drift_features": [
+            {**row, "psi": f"{row['psi']:.3f}"}
+            for row in (drift.get("features") or [])[:TOP_DRIFT_ROWS]
+        ],
+        "score_drift": [
+            {
+                "label": _WINDOW_LABELS[w],
+                "n": row["n"],
+                "psi": f"{row['psi']:.3f}",
+                "level": row["level"],
+            }
+            for w, row in (drift.get("scores") or {}).items()
+        ],
+        "notes": results.get("fairness_notes") or [],
+    }
+
+
+def _group_label(attribute: str, value: str) -> str:
+    return _GENDER_LABELS.get(value, value) if attribute == "gender" else value

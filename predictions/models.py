@@ -296,11 +296,55 @@ class PredictionOutcome(models.Model):
         return f"Outcome of prediction {self.prediction_id}: admitted={self.admitted}"
 
 
+class ModelMonitoringRun(models.Model):
+    """One monitoring of a model version (predictions/monitoring_services.py): observed
+    performance against outcomes, drift against the training data, and the warnings they
+    raised. A failed run keeps its status and error."""
+
+    run_id = models.BigAutoField(primary_key=True)
+    model_version = models.ForeignKey(
+        ModelVersion,
+        on_delete=models.PROTECT,
+        to_field="version",
+        db_column="model_version",
+        related_name="monitoring_runs",
+        db_index=False,  # the (model_version, created_at) index below serves it
+    )
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    results = models.JSONField(default=dict, blank=True)
+    # [{"kind": "auc" | "calibration" | "feature_drift" | "score_drift", "message": ...}]
+    warnings = models.JSONField(default=list, blank=True)
+    created_by = models.CharField(max_length=50)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "model_monitoring_runs"
+        ordering = ["-created_at", "-run_id"]
+        indexes = [
+            models.Index(
+                fields=["model_version", "-created_at"], name="idx_monitoring_version_latest"
+            )
+        ]
+        constraints = [
+            one_of(
+                "status", RunStatus.values, name="model_monitoring_runs_status_valid",
+                nullable=False,
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"Monitoring {self.run_id} of {self.model_version_id} ({self.status})"
+
+
 from predictions.matviews import DeptRiskDistribution, OrgTierSummary  # noqa: E402
 
 __all__ = [
     "DeptRiskDistribution",
     "ModelComparison",
+    "ModelMonitoringRun",
     "ModelStatus",
     "ModelVersion",
     "OrgTierSummary",

@@ -6,15 +6,18 @@ and compared with the active version. Promotion is a separate, guarded step.
 """
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from finance.services import views_refresh
 from predictions.comparison import model_versions_compare
 from predictions.model_store import WINDOWS
-from predictions.models import ModelComparison, ModelStatus, ModelVersion
+from predictions.models import ModelComparison, ModelStatus, ModelVersion, RunStatus
+from predictions.monitoring_selectors import latest_monitoring_run
 from predictions.scoring import patients_needing_score, population_score, scoring_run_create
 from predictions.services import (
     active_model_version,
@@ -86,6 +89,29 @@ def model_reevaluate(
     if settings.MODEL_AUTO_PROMOTE and _candidate_is_no_worse(summary):
         model_version_promote(version=candidate, changed_by=f"{changed_by} (auto)"[:50])
     return comparison
+
+
+def reevaluation_enqueue_on_warning() -> bool:
+    """Early retraining (setting REEVALUATION_RETRAIN_ON_WARNING, off by default): when the
+    active version's latest monitoring run warns, enqueue the re-evaluation once the caller's
+    transaction commits instead of waiting for the weekly schedule. Not again while a
+    comparison against the active version is younger than REEVALUATION_RETRAIN_COOLDOWN_DAYS
+    (a re-evaluation takes hours; daily warnings must not start one a day)."""
+    if not settings.REEVALUATION_RETRAIN_ON_WARNING:
+        return False
+    active = ModelVersion.objects.filter(status=ModelStatus.ACTIVE).only("version").first()
+    if active is None:
+        return False
+    run = latest_monitoring_run(version=active.version)
+    if run is None or run.status != RunStatus.SUCCEEDED or not run.warnings:
+        return False
+    since = timezone.now() - timedelta(days=settings.REEVALUATION_RETRAIN_COOLDOWN_DAYS)
+    if ModelComparison.objects.filter(baseline_id=active.version, created_at__gte=since).exists():
+        return False
+    from predictions.tasks import reevaluate_task
+
+    transaction.on_commit(reevaluate_task.delay)
+    return True
 
 
 def _candidate_is_no_worse(summary: dict) -> bool:

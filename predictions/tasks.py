@@ -68,3 +68,26 @@ def evaluate_outcomes_task() -> dict:
     result = outcomes_evaluate(changed_by="celery:evaluate_outcomes")
     return {"as_of": result.as_of.isoformat(), "written": result.written,
             "admitted": result.admitted, "realised": result.realised}  # fmt: skip
+
+
+@shared_task(
+    name="predictions.monitor_models",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=1800,
+    time_limit=1900,
+)
+def monitor_models_task() -> dict:
+    """Daily (beat): monitor the active version and the candidates (observed performance,
+    drift, warnings); with REEVALUATION_RETRAIN_ON_WARNING, a warning on the active version
+    enqueues the re-evaluation at once."""
+    from predictions.monitoring_services import models_monitor
+    from predictions.reevaluation import reevaluation_enqueue_on_warning
+
+    # No transaction around both: a failed run must stay recorded when the error propagates.
+    runs = models_monitor(changed_by="celery:monitor_models")
+    reevaluate = reevaluation_enqueue_on_warning()
+    return {"runs": {run.model_version_id: run.run_id for run in runs},
+            "warnings": sum(len(run.warnings) for run in runs),
+            "reevaluation_enqueued": reevaluate}  # fmt: skip

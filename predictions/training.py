@@ -16,6 +16,7 @@ from predictions.explanations import profile_from_frame
 from predictions.features import CategoryEncoding, frame_prepare
 from predictions.metrics import group_metrics, score_metrics
 from predictions.model_store import WINDOWS, predict_risks
+from predictions.monitoring import drift_reference_build
 
 LABELS = {"30_day": "admitted_30d", "60_day": "admitted_60d", "90_day": "admitted_90d"}
 TRUTH = {"30_day": "true_risk_30", "60_day": "true_risk_60", "90_day": "true_risk_90"}
@@ -76,6 +77,8 @@ def models_train(
     metrics = {
         "holdout": {"n": len(test), "share": holdout, "split_seed": seed, "train_n": len(train)},
         "reference_profile": profile_from_frame(features.iloc[train]),
+        # Bins of the training rows and held-out scores, for drift monitoring (PSI).
+        "drift_reference": drift_reference_build(features.iloc[train], risks),
         "windows": {w: window_metrics(holdout_frame, w, risks[w]) for w in WINDOWS},
     }
     fingerprint = hashlib.sha256(

@@ -223,6 +223,26 @@ MODEL_TRAINING_DATA = env_str(
 MODEL_AUTO_PROMOTE = env_bool("MODEL_AUTO_PROMOTE", False)
 MODEL_CALIBRATION_SLOPE_BOUNDS = (0.8, 1.2)
 
+# Model monitoring (docs/monitoring.md, "Model monitoring"): when a version's observed
+# performance or its population's drift raises a warning. Windows with fewer outcomes than
+# MONITORING_MIN_OUTCOMES, and populations smaller than MONITORING_MIN_POPULATION, are shown
+# but not judged. PSI: below MODERATE stable, up to THRESHOLD moderate, above it major.
+MONITORING_AUC_MARGIN = float(env_str("MONITORING_AUC_MARGIN", "0.05"))
+MONITORING_CALIBRATION_TOLERANCE = float(env_str("MONITORING_CALIBRATION_TOLERANCE", "0.05"))
+MONITORING_CALIBRATION_SLOPE_BOUNDS = (
+    float(env_str("MONITORING_CALIBRATION_SLOPE_MIN", "0.8")),
+    float(env_str("MONITORING_CALIBRATION_SLOPE_MAX", "1.2")),
+)
+MONITORING_PSI_MODERATE = float(env_str("MONITORING_PSI_MODERATE", "0.1"))
+MONITORING_PSI_THRESHOLD = float(env_str("MONITORING_PSI_THRESHOLD", "0.25"))
+MONITORING_MIN_OUTCOMES = env_int("MONITORING_MIN_OUTCOMES", 100)
+MONITORING_MIN_POPULATION = env_int("MONITORING_MIN_POPULATION", 100)
+# When the active version's latest monitoring run warns, the monitoring task enqueues the
+# re-evaluation (train, score, compare) at once instead of waiting for Monday; not again
+# while a comparison against the active version is younger than the cooldown.
+REEVALUATION_RETRAIN_ON_WARNING = env_bool("REEVALUATION_RETRAIN_ON_WARNING", False)
+REEVALUATION_RETRAIN_COOLDOWN_DAYS = env_int("REEVALUATION_RETRAIN_COOLDOWN_DAYS", 7)
+
 # Who the platform names as the actor of writes made outside a web request.
 SYSTEM_ACTOR = "system"
 
