@@ -6,9 +6,11 @@ from predictions.model_store import WINDOWS
 from predictions.models import (
     DeptRiskDistribution,
     ModelComparison,
+    ModelMonitoringRun,
     ModelVersion,
     OrgTierSummary,
     Prediction,
+    PredictionOutcome,
     RunStatus,
     ScoringRun,
 )
@@ -263,3 +265,42 @@ class ModelComparisonAdmin(ReadOnlyModelAdmin):
     def kept_raised_lowered(self, obj: ModelComparison) -> str:
         w = obj.summary["windows"]["30_day"]
         return f"{w.get('kept', 0)} / {w.get('raised', 0)} / {w.get('lowered', 0)}"
+
+
+@admin.register(PredictionOutcome)
+class PredictionOutcomeAdmin(ReadOnlyModelAdmin):
+    """Written by `outcomes_evaluate` (predictions/outcomes.py), daily."""
+
+    list_display = (
+        "prediction_id", "patient_uuid", "window", "version_label", "window_start",
+        "window_end", "admitted", "first_admission_date", "rule_version",
+    )  # fmt: skip
+    list_filter = ("admitted", "prediction__prediction_window", "prediction__model_version")
+    list_select_related = ("prediction__patient",)
+    exclude = ("prediction",)
+    readonly_fields = ("patient_uuid", "window", "version_label")
+    show_full_result_count = False
+
+    @admin.display(description="Patient")
+    def patient_uuid(self, obj: PredictionOutcome):
+        return obj.prediction.patient.patient_uuid
+
+    @admin.display(description="Window")
+    def window(self, obj: PredictionOutcome) -> str:
+        return obj.prediction.prediction_window
+
+    @admin.display(description="Model version")
+    def version_label(self, obj: PredictionOutcome) -> str:
+        return obj.prediction.model_version_id
+
+
+@admin.register(ModelMonitoringRun)
+class ModelMonitoringRunAdmin(ReadOnlyModelAdmin):
+    """Written by `model_version_monitor` (daily beat task predictions.monitor_models)."""
+
+    list_display = ("created_at", "model_version", "status", "warning_count", "created_by")
+    list_filter = ("status", "model_version")
+
+    @admin.display(description="Warnings")
+    def warning_count(self, obj: ModelMonitoringRun) -> int:
+        return len(obj.warnings or [])

@@ -4,15 +4,18 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from finance.models import FinancialProjection, RoiPositivePatient
+from finance.models import FinancialProjection, Intervention, RoiPositivePatient
 from finance.services import views_refresh
+from patients.models import Admission
 from predictions.comparison import model_versions_compare
 from predictions.models import (
     DeptRiskDistribution,
     ModelComparison,
+    ModelMonitoringRun,
     ModelVersion,
     OrgTierSummary,
     Prediction,
+    PredictionOutcome,
     ScoringRun,
 )
 from riskplatform.core.api_auth import api_client_create
@@ -23,6 +26,10 @@ pytestmark = pytest.mark.django_db
 PLATFORM_APPS = {"core", "patients", "predictions", "finance"}
 READ_ONLY = {
     AccessEvent,
+    Admission,
+    Intervention,
+    PredictionOutcome,
+    ModelMonitoringRun,
     AuditLog,
     Prediction,
     FinancialProjection,
@@ -60,6 +67,10 @@ def test_every_platform_table_and_view_is_registered():
         "roi_positive_patients",
         "roi_tier_summary",
         "scoring_runs",
+        "admissions",
+        "interventions",
+        "prediction_outcomes",
+        "model_monitoring_runs",
     }
 
 
@@ -75,9 +86,29 @@ def test_changelists_render_with_data(admin_client, scored_population, model):
         baseline_id="v1.0", candidate_id="v1.1", created_by="test",
         summary=model_versions_compare(baseline="v1.0", candidate="v1.1"),
     )  # fmt: skip
+    _closing_the_loop_rows()
     response = admin_client.get(_changelist(model))
     assert response.status_code == 200
     assert response.context["cl"].result_count > 0
+
+
+def _closing_the_loop_rows() -> None:
+    from datetime import date
+
+    prediction = Prediction.objects.filter(model_version="v1.0").first()
+    Admission.objects.create(patient=prediction.patient, admission_date=date(2026, 1, 5),
+                             stay_cost=9000, source="IMPORTED", created_by="test")  # fmt: skip
+    Intervention.objects.create(
+        patient=prediction.patient, prediction=prediction, intervention_type="HOME_VISIT",
+        status="DONE", intervention_date=date(2026, 1, 2), recorded_by="test",
+    )  # fmt: skip
+    PredictionOutcome.objects.create(
+        prediction=prediction, window_start=date(2026, 1, 1), window_end=date(2026, 1, 30),
+        admitted=True, first_admission_date=date(2026, 1, 5), rule_version="window-v1",
+    )  # fmt: skip
+    ModelMonitoringRun.objects.create(model_version_id="v1.0", status="succeeded",
+                                      warnings=[{"kind": "auc", "message": "x"}],
+                                      created_by="test")  # fmt: skip
 
 
 @pytest.mark.parametrize("model", sorted(READ_ONLY, key=str), ids=lambda m: m._meta.db_table)
