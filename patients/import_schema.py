@@ -5,7 +5,9 @@ one UNION ALL query over the staging table, so a file of any size is validated i
 round trip and every bad row is reported, not just the first.
 """
 
+import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from patients.feature_contract import BINARY_FLAGS, CONDITIONS
@@ -174,3 +176,56 @@ def typed_value_sql(column: Column, alias: str = "s") -> str:
     if column.sql_type == "text":
         return value
     return f"{value}::{column.sql_type}"
+
+
+# -- Admissions (patients/admissions.py) ------------------------------------------------------
+# Admission rows arrive as JSON as well as in files, so they are checked in Python, one row at
+# a time, by `value_reason`: the same column rules as `_reason_sql`, with the same reasons.
+
+ISO_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+UUID_RE = r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$"
+
+ADMISSION_IDENTIFIERS = (
+    Column("external_id", "text", required=False, max_length=50),
+    Column("patient_uuid", "uuid", required=False, sql_type="uuid"),
+)
+ADMISSION_COLUMNS = (
+    *ADMISSION_IDENTIFIERS,
+    Column("admission_date", "date", sql_type="date"),
+    Column("discharge_date", "date", required=False, sql_type="date"),
+    _money("stay_cost"),
+)
+ADMISSION_COLUMN_NAMES = tuple(c.name for c in ADMISSION_COLUMNS)
+ADMISSION_REQUIRED_NAMES = tuple(c.name for c in ADMISSION_COLUMNS if c.required)
+
+
+def value_reason(column: Column, value: str) -> str | None:
+    """Why `value` (already stripped) is bad for `column`, or None when it is fine.
+
+    The Python twin of `_reason_sql`, plus the kinds only admissions use (date, uuid)."""
+    if value == "":
+        return "is required" if column.required else None
+    if column.kind == "integer" and not re.fullmatch(INTEGER_RE, value):
+        return "is not a whole number"
+    if column.kind == "decimal" and not re.fullmatch(DECIMAL_RE, value):
+        return "is not a number"
+    if column.kind in ("integer", "decimal"):
+        low, high = column.minimum, column.maximum
+        if not low <= Decimal(value) <= high:
+            return f"must be between {low} and {high}"
+    if column.kind == "choice" and value not in column.choices:
+        return "must be one of " + ", ".join(column.choices)
+    if column.kind == "boolean" and value.lower() not in BOOLEAN_VALUES:
+        return "must be 0, 1, true or false"
+    if column.kind == "date":
+        try:
+            if not re.fullmatch(ISO_DATE_RE, value):
+                raise ValueError
+            date.fromisoformat(value)
+        except ValueError:
+            return "is not a date (YYYY-MM-DD)"
+    if column.kind == "uuid" and not re.fullmatch(UUID_RE, value):
+        return "is not a UUID"
+    if column.max_length and len(value) > column.max_length:
+        return f"is longer than {column.max_length} characters"
+    return None
