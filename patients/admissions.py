@@ -72,9 +72,10 @@ class AdmissionsRejected(Exception):
 class _Row:
     row: int
     values: dict[str, str]  # as given, stripped: errors quote them
-    admission_date: date
+    valid: bool  # False: some field is bad, but the patient is still looked up
+    admission_date: date | None
     discharge_date: date | None
-    stay_cost: Decimal
+    stay_cost: Decimal | None
     patient_id: int | None = None
     patient_uuid: UUID | None = None
 
@@ -176,14 +177,15 @@ def _record(
 ) -> AdmissionsResult:
     today = timezone.localdate()
     errors = list(structural or [])
-    valid: list[_Row] = []
+    identified: list[_Row] = []  # rows whose patient can be looked up
     for number, raw in rows:
         parsed, row_errors = _row_parse(number, raw, today)
         errors += row_errors
         if parsed is not None:
-            valid.append(parsed)
-    for start in range(0, len(valid), CHUNK_ROWS):
-        errors += _patients_resolve(valid[start : start + CHUNK_ROWS])
+            identified.append(parsed)
+    for start in range(0, len(identified), CHUNK_ROWS):
+        errors += _patients_resolve(identified[start : start + CHUNK_ROWS])
+    valid = [r for r in identified if r.valid]
     errors += _duplicates(valid)
     total = len(rows) if row_count is None else row_count
     if errors:
@@ -234,7 +236,9 @@ def _text(value: Any) -> str:
 
 
 def _row_parse(number: int, raw: Any, today: date) -> tuple[_Row | None, list[RowError]]:
-    """The row's typed values, or None and every error of the row."""
+    """The row's typed values and every error of the row; no row when its patient cannot be
+    looked up (a bad or missing identifier), so that an unknown patient is reported
+    alongside the row's other errors."""
     if not isinstance(raw, dict):
         return None, [RowError(number, "(row)", _text(raw)[:80], "is not an object of fields")]
     errors = [
@@ -274,9 +278,9 @@ def _row_parse(number: int, raw: Any, today: date) -> tuple[_Row | None, list[Ro
         cost = Decimal(values["stay_cost"])
         if cost.as_tuple().exponent < -COST_PLACES:
             error("stay_cost", f"has more than {COST_PLACES} decimal places")
-    if errors:
+    if {e.column for e in errors} & {"external_id", "patient_uuid", "(row)"}:
         return None, errors
-    return _Row(number, values, admitted, discharged, cost), []
+    return _Row(number, values, not errors, admitted, discharged, cost), errors
 
 
 def _patients_resolve(rows: list[_Row]) -> list[RowError]:

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from patients.api import admissions_create_view
 from predictions.api import patients_create_view
 from riskplatform.core.views import workspace_view
 
@@ -18,4 +19,5 @@ urlpatterns = [
     path("reports/", include("finance.urls")),
     path("admin/", admin.site.urls),
     path("api/patients/", patients_create_view, name="api-patients-create"),
+    path("api/admissions/", admissions_create_view, name="api-admissions-create"),
 ]

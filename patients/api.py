@@ -1,0 +1,82 @@
+"""POST /api/admissions/: an EHR reports admissions (the outcomes predictions are judged
+against). One admission object, or {"admissions": [...]}; all rows or none. docs/outcomes.md.
+"""
+
+import json
+from decimal import Decimal
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_POST
+
+from patients.admissions import AdmissionsRejected, AdmissionsResult, admissions_record
+from patients.models import AdmissionSource
+from riskplatform.core.api_auth import api_client_required
+
+MAX_ROWS = 5000  # per request: larger loads go through the file import
+
+
+def _bad_request(errors: dict) -> JsonResponse:
+    return JsonResponse({"errors": errors}, status=400)
+
+
+def _rows(payload) -> list | str:
+    """The admission rows of the body, or why the body has none."""
+    if not isinstance(payload, dict):
+        return 'The body must be a JSON object: one admission or {"admissions": [...]}.'
+    if "admissions" not in payload:
+        return [payload]
+    rows = payload["admissions"]
+    if set(payload) != {"admissions"}:
+        return '"admissions" cannot be combined with other fields.'
+    if not isinstance(rows, list) or not rows:
+        return '"admissions" must be a non-empty list of admission objects.'
+    if len(rows) > MAX_ROWS:
+        return f"At most {MAX_ROWS} admissions per request; import larger sets as a file."
+    return rows
+
+
+def _answer(result: AdmissionsResult) -> dict:
+    # patient_uuid only: internal ids never leave the system.
+    return {
+        "rows": result.rows,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "admissions": [
+            {
+                "row": a.row,
+                "patient_uuid": str(a.patient_uuid),
+                "admission_date": a.admission_date.isoformat(),
+                "status": a.outcome,
+            }
+            for a in result.admissions
+        ],
+    }
+
+
+@require_POST
+@api_client_required
+def admissions_create_view(request: HttpRequest) -> JsonResponse:
+    try:
+        # Decimals, not floats: a cost of 1234.10 stays exactly that.
+        payload = json.loads(request.body or b"null", parse_float=Decimal)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _bad_request({"__all__": ["The body is not valid JSON."]})
+    rows = _rows(payload)
+    if isinstance(rows, str):
+        return _bad_request({"__all__": [rows]})
+    try:
+        result = admissions_record(
+            rows=rows, changed_by=f"api:{request.api_client.name}"[:50], source=AdmissionSource.API
+        )
+    except AdmissionsRejected as rejected:
+        return _bad_request(
+            {
+                "__all__": [str(rejected)],
+                "rows": [
+                    {"row": e.row, "field": e.column, "value": e.value, "reason": e.reason}
+                    for e in rejected.errors
+                ],
+            }
+        )
+    return JsonResponse(_answer(result), status=201)
