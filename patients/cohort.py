@@ -7,6 +7,7 @@ al., Science 2019), for the fairness panel.
 """
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -379,3 +380,51 @@ def cohort_write(*, out_dir: Path, patients: int, seed: int, training_patients: 
             out_dir / "X_test_truth.csv",
         ),
     )
+
+
+# -- Demo admissions from the ground truth (docs/outcomes.md) ----------------------------------
+
+ADMISSION_FILE_COLUMNS = ["external_id", "admission_date", "discharge_date", "stay_cost"]
+STAY_DAYS = (1, 10)  # discharge 1 to 10 days after admission, uniform
+ADMISSIONS_SEED_TAG = 90  # a stream of its own, apart from the cohort drawn with the same seed
+
+
+def admissions_from_truth(
+    *,
+    truth_path: Path,
+    scored_on: date,
+    out_path: Path,
+    seed: int,
+    exclude_external_ids: set[str] | frozenset[str] = frozenset(),
+    until: date | None = None,
+) -> Path:
+    """Write the admissions the ground truth holds as an admissions CSV (the importer's
+    format): each patient with days_to_admission in (0, 90] is admitted on scored_on +
+    ceil(days), discharged 1-10 days later, at a lognormal cost around INPATIENT_COST.
+
+    Patients in exclude_external_ids are left out (the demo drops admissions a successful
+    intervention avoided); with `until`, admissions after that day are too (not happened
+    yet). Every patient draws a stay and a cost, excluded or not, so leaving one out does not
+    change anyone else's; the same arguments give the same file, byte for byte."""
+    truth = pd.read_csv(
+        truth_path, usecols=["external_id", "days_to_admission"], dtype={"external_id": str}
+    )
+    rng = np.random.default_rng([seed, ADMISSIONS_SEED_TAG])
+    n = len(truth)
+    costs = np.minimum(np.round(_lognormal(rng, INPATIENT_COST, n), 2), MAX_COST)
+    stays = rng.integers(STAY_DAYS[0], STAY_DAYS[1] + 1, n)
+    days = truth["days_to_admission"].to_numpy(dtype=float)
+    admitted = np.isfinite(days) & (days > 0) & (days <= max(WINDOW_DAYS.values()))
+    keep = admitted & ~truth["external_id"].isin(set(exclude_external_ids)).to_numpy()
+    rows = []
+    for i in np.flatnonzero(keep):
+        admission = scored_on + timedelta(days=int(np.ceil(days[i])))
+        if until is not None and admission > until:
+            continue
+        discharge = admission + timedelta(days=int(stays[i]))
+        rows.append((truth.at[i, "external_id"], admission, discharge, f"{costs[i]:.2f}"))
+    frame = pd.DataFrame(rows, columns=ADMISSION_FILE_COLUMNS)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out_path, index=False, encoding="utf-8", lineterminator="\n")
+    return out_path

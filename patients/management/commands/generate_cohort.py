@@ -1,10 +1,12 @@
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from patients.cohort import cohort_write
+from patients.cohort import admissions_from_truth, cohort_write
 from patients.feature_contract import CONDITION_YES, CONDITIONS
 
 
@@ -18,9 +20,23 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, required=True)
         parser.add_argument("--training-patients", type=int, default=20_000)
         parser.add_argument("--out-dir", type=Path, default=settings.BASE_DIR / ".data" / "demo")
+        parser.add_argument(
+            "--admissions-scored-on",
+            type=date.fromisoformat,
+            metavar="YYYY-MM-DD",
+            help="also write admissions.csv (import_admissions format): the truth's admissions "
+            "as if the population was scored on this day; admissions after today are left out",
+        )
 
     def handle(
-        self, *args, patients: int, seed: int, training_patients: int, out_dir: Path, **options
+        self,
+        *args,
+        patients: int,
+        seed: int,
+        training_patients: int,
+        out_dir: Path,
+        admissions_scored_on: date | None = None,
+        **options,
     ) -> None:
         if patients < 1 or training_patients < 1:
             raise CommandError("--patients and --training-patients must be at least 1")
@@ -29,6 +45,15 @@ class Command(BaseCommand):
         )
         for path in (files.x_test, files.training, files.truth):
             self.stdout.write(str(path))
+        if admissions_scored_on is not None:
+            admissions = admissions_from_truth(
+                truth_path=files.truth,
+                scored_on=admissions_scored_on,
+                out_path=out_dir / "admissions.csv",
+                seed=seed,
+                until=timezone.localdate(),
+            )
+            self.stdout.write(str(admissions))
         # Summarise what was written, read back from the files.
         x_test, truth = pd.read_csv(files.x_test), pd.read_csv(files.truth)
         risks = "/".join(
