@@ -66,7 +66,7 @@ def test_coordinator_records_an_intervention_from_the_worklist(
     before = Intervention.objects.count()
     _log_in(page, live_server.url, "cardio", path="/worklists/CARDIO/30_day/")
     row = page.locator("table.worklist tbody tr").first
-    patient_uuid = row.locator("a").first.inner_text().strip()
+    patient_uuid = row.locator("a").first.get_attribute("href").strip("/").split("/")[-1]
     row.get_by_role("link", name="Record").click()
     expect(page.get_by_role("heading", name="Record an intervention")).to_be_visible()
     expect(page.locator("#prompting-prediction")).to_contain_text("30-day prediction")
@@ -90,7 +90,7 @@ def test_coordinator_records_an_intervention_from_the_worklist(
     assert str(recorded.patient.patient_uuid) == patient_uuid
     assert recorded.prediction.prediction_window == "30_day"
     assert recorded.history.count() == 1
-    assert page.url.endswith(f"/patients/{patient_uuid}/") or patient_uuid in page.url
+    assert page.url.split("#")[0].endswith(f"/patients/{patient_uuid}/")
 
 
 def test_finance_reads_realised_roi_without_patient_identifiers(
@@ -113,3 +113,15 @@ def test_finance_reads_realised_roi_without_patient_identifiers(
     assert AccessEvent.objects.filter(
         username="finance", action=AccessAction.REPORT_VIEW, report__startswith="realised:"
     ).exists()
+
+
+def test_data_scientist_reads_live_monitoring_on_the_model_card(
+    page: Page, live_server, quarter, screenshots
+):
+    _log_in(page, live_server.url, "admin", path="/models/v1.0/")
+    expect(page.get_by_role("heading", name="Live monitoring")).to_be_visible()
+    observed = page.locator("table.monitoring-observed").first
+    expect(observed).to_contain_text("AUC")
+    expect(page.locator("table.monitoring-drift")).to_be_visible()
+    page.locator("#monitoring").scroll_into_view_if_needed()
+    page.screenshot(path=screenshots / "model-card-monitoring.png", full_page=True)
