@@ -15,7 +15,7 @@ IDENTIFYING_FIELDS = {"external_id", "age", "primary_provider_id", "created_by",
 def patient_page_context(*, patient: Patient, show_identifiers: bool) -> dict:
     predictions = list(
         Prediction.objects.filter(patient=patient)
-        .select_related("model_version", "projection")
+        .select_related("model_version", "projection", "outcome")
         .order_by("prediction_window", "-prediction_timestamp", "-prediction_id")
     )
     current = {
@@ -53,6 +53,7 @@ def patient_page_context(*, patient: Patient, show_identifiers: bool) -> dict:
                 "-intervention_date", "-intervention_id"
             )
         ),
+        "admissions": list(patient.admissions.order_by("-admission_date")),
         # Recording is for the roles that see identifiers: coordinators and platform admins.
         "can_record_interventions": show_identifiers,
     }

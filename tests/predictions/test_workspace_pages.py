@@ -136,3 +136,37 @@ def test_patient_page_shows_scores_history_and_changes_and_is_logged(
     event = AccessEvent.objects.get(action=AccessAction.PATIENT_VIEW)
     assert event.patient_uuids == [patient.patient_uuid]
     assert event.ip_address == "127.0.0.1"
+
+
+def test_patient_page_shows_admissions_and_each_windows_outcome(
+    client, scored, django_assert_max_num_queries
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from patients.models import Admission, AdmissionSource
+    from predictions.models import Prediction
+    from predictions.outcomes import outcomes_evaluate
+
+    patient = next(p for p in scored if p.department.department_code == "CARDIO")
+    scored_on = timezone.localdate() - timedelta(days=100)
+    Prediction.objects.filter(patient=patient).update(
+        prediction_timestamp=timezone.now() - timedelta(days=100)
+    )
+    admitted_on = scored_on + timedelta(days=45)
+    Admission.objects.create(patient=patient, admission_date=admitted_on, stay_cost=8000,
+                             source=AdmissionSource.API, created_by="api:ehr")  # fmt: skip
+    outcomes_evaluate(changed_by="test")
+
+    client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
+    with django_assert_max_num_queries(21):
+        body = client.get(reverse("patient", args=[patient.patient_uuid])).content.decode()
+    assert admitted_on.isoformat() in body and "JSON API" in body
+    assert body.count("not admitted") == 1  # the 30-day window: before the admission
+    assert body.count(f"admitted {admitted_on.isoformat()}") == 2  # the 60- and 90-day ones
+
+    client.force_login(user_with_role("analyst", Role.ANALYST))
+    body = client.get(reverse("patient", args=[patient.patient_uuid])).content.decode()
+    assert admitted_on.isoformat() not in body  # de-identified: the month only
+    assert admitted_on.strftime("%Y-%m") in body
