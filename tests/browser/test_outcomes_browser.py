@@ -123,5 +123,6 @@ def test_data_scientist_reads_live_monitoring_on_the_model_card(
     observed = page.locator("table.monitoring-observed").first
     expect(observed).to_contain_text("AUC")
     expect(page.locator("table.monitoring-drift")).to_be_visible()
-    page.locator("#monitoring").scroll_into_view_if_needed()
-    page.screenshot(path=screenshots / "model-card-monitoring.png", full_page=True)
+    top = page.locator("#monitoring").bounding_box()["y"]
+    clip = {"x": 0, "y": max(top - 10, 0), "width": page.viewport_size["width"], "height": 1400}
+    page.screenshot(path=screenshots / "model-card-monitoring.png", full_page=True, clip=clip)
