@@ -22,7 +22,8 @@ from django.db import connection, transaction
 from finance.models import Intervention, InterventionStatus, InterventionType
 from patients.admissions import admissions_import
 from patients.cohort import admissions_from_truth
-from patients.models import AdmissionSource
+from patients.models import AdmissionSource, Department
+from predictions.worklist import flagged_tiers
 from riskplatform.core.history import history_bulk_record
 from riskplatform.core.models import AuditEvent
 from riskplatform.core.services import audit_event_record
@@ -54,22 +55,25 @@ class SimulatedPeriod:
     admissions_avoided: int
 
 
+# The rows each department's worklist shows (its tiers from `flagged_tiers`, the one
+# reading of the department flags), as (department, tier) pairs.
 _WORKLIST_ROWS = """
 SELECT p.patient_id, p.external_id, pr.prediction_id, pr.risk_tier, fp.intervention_cost,
        fp.success_rate_actual
 FROM predictions pr
 JOIN patients p ON p.patient_id = pr.patient_id
-JOIN departments d ON d.department_id = p.department_id
 JOIN financial_projections fp ON fp.prediction_id = pr.prediction_id
 WHERE pr.model_version = %s AND pr.superseded_at IS NULL AND pr.prediction_window = %s
-  AND ((pr.risk_tier = 5 AND d.flag_critical_risk) OR (pr.risk_tier = 4 AND d.flag_high_risk))
+  AND (p.department_id, pr.risk_tier) IN (SELECT * FROM unnest(%s::int[], %s::int[]))
 ORDER BY p.patient_id
 """
 
 
 def _worked_rows(version: str) -> pd.DataFrame:
+    pairs = [(d.pk, tier) for d in Department.objects.all() for tier in flagged_tiers(d)]
+    departments, tiers = [d for d, _ in pairs], [t for _, t in pairs]
     with connection.cursor() as cursor:
-        cursor.execute(_WORKLIST_ROWS, [version, SIMULATED_WINDOW])
+        cursor.execute(_WORKLIST_ROWS, [version, SIMULATED_WINDOW, departments, tiers])
         columns = [c.name for c in cursor.description]
         return pd.DataFrame(cursor.fetchall(), columns=columns)
 

@@ -69,7 +69,9 @@ def test_opening_a_patient_in_the_admin_is_logged(admin_client):
     from tests.factories import PatientFactory
 
     patient = PatientFactory()
-    response = admin_client.get(reverse("admin:patients_patient_change", args=[str(patient.patient_uuid)]))
+    response = admin_client.get(
+        reverse("admin:patients_patient_change", args=[str(patient.patient_uuid)])
+    )
     assert response.status_code == 200
     event = AccessEvent.objects.get(action=AccessAction.ADMIN_VIEW)
     assert event.patient_uuids == [patient.patient_uuid]
