@@ -28,6 +28,9 @@ class Command(BaseCommand):
         pages = benchmarks.add_parser("pages", help="render time of the workspace pages")
         pages.add_argument("--patients", type=int, default=3000)
         pages.add_argument("--repeats", type=int, default=10)
+        outcomes = benchmarks.add_parser("outcomes", help="a past quarter judged and reported")
+        outcomes.add_argument("--patients", type=int, default=3000)
+        outcomes.add_argument("--repeats", type=int, default=5)
 
     def handle(self, *args, benchmark: str, **options) -> None:
         with throwaway_database():
@@ -38,6 +41,8 @@ class Command(BaseCommand):
                 self._realtime(machine, **options)
             elif benchmark == "pages":
                 self._pages(machine, **options)
+            elif benchmark == "outcomes":
+                self._outcomes(machine, **options)
 
     def _pipeline(self, machine: str, *, patients, naive_patients, chunk_size, training_patients,
                   **_) -> None:  # fmt: skip
@@ -104,3 +109,14 @@ class Command(BaseCommand):
         out(f"{'page':<62} {'median ms':>9} {'worst ms':>9} {'queries':>8}")
         for t in timings:
             out(f"{t.page:<62} {t.median_ms:>9.1f} {t.worst_ms:>9.1f} {t.queries:>8}")
+
+    def _outcomes(self, machine: str, *, patients, repeats, **_) -> None:
+        from riskplatform.benchmarks.outcomes import outcomes_benchmark
+
+        steps = outcomes_benchmark(patients=patients, repeats=repeats, say=self.stderr.write)
+        out = self.stdout.write
+        out(f"\nA simulated quarter at {patients:,} patients (three windows each)")
+        out(f"Machine: {machine}\n")
+        out(f"{'step':<58} {'rows':>10} {'seconds':>9}")
+        for step in steps:
+            out(f"{step.name:<58} {step.rows:>10,} {step.seconds:>9.3f}")
