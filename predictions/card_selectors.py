@@ -58,12 +58,17 @@ _BY_RACE, _BY_GENDER, _OVERALL = 1, 2, 3
 
 
 def model_versions_list() -> list[dict]:
-    """Every registered version, newest first, with its held-out AUC per window."""
+    """Every registered version, newest first, with its held-out AUC per window and its
+    latest monitoring run's status and warnings."""
+    from predictions.monitoring_selectors import latest_run_subquery
+
     auc_paths = {window: f"metrics__windows__{window}__auc" for window in WINDOWS}
     rows = ModelVersion.objects.annotate(
-        compared=Exists(ModelComparison.objects.filter(candidate=OuterRef("version")))
+        compared=Exists(ModelComparison.objects.filter(candidate=OuterRef("version"))),
+        monitoring_status=latest_run_subquery("status"),
+        monitoring_warnings=latest_run_subquery("warnings"),
     ).values("version", "status", "created_at", "promoted_at", "retired_at", "compared",
-             *auc_paths.values())  # fmt: skip
+             "monitoring_status", "monitoring_warnings", *auc_paths.values())  # fmt: skip
     return [
         {**row, "auc": [row.pop(path) for path in auc_paths.values()]}
         for row in rows.order_by("-created_at", "-pk")

@@ -206,6 +206,12 @@ def test_fairness_warning_on_the_page_for_a_far_lower_selection_rate(analyst_cli
 def test_the_list_links_every_version(
     analyst_client, compared_candidate, django_assert_max_num_queries
 ):
+    from predictions.models import ModelMonitoringRun
+
+    ModelMonitoringRun.objects.create(
+        model_version_id="v1.0", status="succeeded", created_by="test",
+        warnings=[{"kind": "auc", "message": "30 days: AUC fell"}],
+    )  # fmt: skip
     with django_assert_max_num_queries(6):
         response = analyst_client.get(reverse("model-cards"))
     assert response.status_code == 200
@@ -218,6 +224,9 @@ def test_the_list_links_every_version(
     assert rows["v1.0"]["auc"] == [compared_candidate.baseline.metrics["windows"][w]["auc"]
                                    for w in WINDOWS]  # fmt: skip
     assert AccessEvent.objects.get().report == "model-cards"
+    assert (rows["v1.0"]["monitoring_status"], rows["v1.1"]["monitoring_status"]) == (
+        "succeeded", None)  # fmt: skip
+    assert "1 warning</a>" in html and "not yet" in html
 
 
 def test_anonymous_is_sent_to_login_and_roleless_users_are_refused(
