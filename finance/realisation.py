@@ -22,14 +22,17 @@ SAVINGS_RULE_VERSION = "savings-v1"
 
 logger = logging.getLogger(__name__)
 
-# "Intervened" for a projection `fp` whose outcome is `o`: shared with the realised report
+# The interventions `i` that count for a projection `fp` whose outcome is `o`: the patient's,
+# dated from the prediction's day to the window's end. Shared with the realised report
 # (finance/realised_selectors.py) so that the page counts exactly what the rule credits.
-INTERVENED_SQL = """EXISTS (
-    SELECT 1 FROM interventions i
-    WHERE i.patient_id = fp.patient_id
-      AND i.status = 'DONE'
-      AND i.intervention_date BETWEEN o.window_start - 1 AND o.window_end
-)"""
+IN_SPAN_SQL = (
+    "i.patient_id = fp.patient_id AND i.intervention_date BETWEEN o.window_start - 1 "
+    "AND o.window_end"
+)
+INTERVENED_SQL = (
+    "EXISTS (SELECT 1 FROM interventions i "  # noqa: S608 (constants only)
+    f"WHERE {IN_SPAN_SQL} AND i.status = 'DONE')"
+)
 
 # One UPDATE ... FROM for every projection concerned. Rows whose figures already follow the
 # rule are left alone (no write, savings_realised_at kept): a re-run changes nothing.

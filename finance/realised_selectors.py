@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import connection
 
 from finance.models import InterventionPolicy
-from finance.realisation import INTERVENED_SQL
+from finance.realisation import IN_SPAN_SQL
 from riskplatform.core.windows import TIER_LABELS, RiskTier
 
 ZERO = Decimal("0.00")
@@ -90,7 +90,7 @@ _REPORT_SQL = f"""
 WITH unit AS (
     SELECT pr.risk_tier, fp.patient_id, fp.expected_savings, fp.actual_savings,
            fp.intervention_cost, o.admitted,
-           {INTERVENED_SQL} AS intervened,
+           spent.done > 0 AS intervened,  -- rule savings-v1: a DONE one in the span
            spent.cost, spent.recorded, spent.done
       FROM financial_projections fp
       JOIN predictions pr ON pr.prediction_id = fp.prediction_id
@@ -101,8 +101,7 @@ WITH unit AS (
                  COUNT(*) AS recorded,
                  COUNT(*) FILTER (WHERE i.status = 'DONE') AS done
             FROM interventions i
-           WHERE i.patient_id = fp.patient_id
-             AND i.intervention_date BETWEEN o.window_start - 1 AND o.window_end
+           WHERE {IN_SPAN_SQL}
       ) spent
      WHERE pr.model_version = %(version)s
        AND pr.prediction_window = %(window)s
