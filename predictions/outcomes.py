@@ -13,11 +13,15 @@ from datetime import date
 from django.db import connection, transaction
 from django.utils import timezone
 
+from riskplatform.core.db import tables_analyze
 from riskplatform.core.models import AuditEvent
 from riskplatform.core.services import audit_event_record
 from riskplatform.core.windows import window_days_sql_pairs
 
 OUTCOME_RULE_VERSION = "window-v1"
+# After a large evaluation (the first one, or a back-test) the report's plans need fresh
+# statistics on the outcomes and the rewritten projections.
+ANALYZE_AFTER_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -102,4 +106,8 @@ def outcomes_evaluate(*, changed_by: str, as_of: date | None = None) -> Outcomes
             "projections_realised": result.realised,
         },
     )
+    if result.written >= ANALYZE_AFTER_ROWS:
+        transaction.on_commit(
+            lambda: tables_analyze("prediction_outcomes", "financial_projections")
+        )
     return result
