@@ -126,6 +126,12 @@ def test_register_model_command_registers_external_models(tmp_path, external_mod
     assert registered.metrics["evaluation"]["n"] == 400
     assert "auc" in registered.metrics["windows"]["90_day"]
     assert model_bundle_load("ext-1").sha256 == registered.artifact_sha256
+    # The evaluation rows are the drift baseline of an externally trained version.
+    from predictions.monitoring import reference_usable
+
+    reference = registered.metrics["drift_reference"]
+    assert reference_usable(reference) is None
+    assert set(reference["scores"]) == {"30_day", "60_day", "90_day"}
 
 
 def test_register_model_command_refuses_a_model_without_the_contract(tmp_path, external_models):

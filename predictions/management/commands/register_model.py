@@ -4,6 +4,7 @@ from django.core.management.base import CommandError
 
 from predictions.features import frame_prepare
 from predictions.model_store import WINDOWS, ModelIntegrityError, bundle_deserialise, predict_risks
+from predictions.monitoring import drift_reference_build
 from predictions.services import ModelContractError, model_version_register
 from predictions.tiers import thresholds_fixed, thresholds_percentile
 from predictions.training import training_frame_read, window_metrics
@@ -39,13 +40,17 @@ class Command(ModelVersionCommand):
         metrics, thresholds = None, thresholds_fixed()
         if eval_data:
             frame = training_frame_read(eval_data)
+            features = frame_prepare(frame)
             try:
-                risks = predict_risks(models, frame_prepare(frame))
+                risks = predict_risks(models, features)
             except Exception as exc:  # reported as a contract failure below
                 raise CommandError(f"models fail on {eval_data.name}: {exc}") from exc
             metrics = {
                 "evaluation": {"file": eval_data.name, "n": len(frame)},
                 "windows": {w: window_metrics(frame, w, risks[w]) for w in WINDOWS},
+                # The evaluation rows stand in for the (unseen) training rows as the baseline
+                # of drift monitoring (docs/monitoring.md).
+                "drift_reference": drift_reference_build(features, risks),
             }
             if tier_mode == "percentile":
                 thresholds = thresholds_percentile(risks)
