@@ -145,6 +145,7 @@ def test_patient_page_shows_admissions_and_each_windows_outcome(
 
     from django.utils import timezone
 
+    from finance.models import Intervention
     from patients.models import Admission, AdmissionSource
     from predictions.models import Prediction
     from predictions.outcomes import outcomes_evaluate
@@ -158,15 +159,20 @@ def test_patient_page_shows_admissions_and_each_windows_outcome(
     Admission.objects.create(patient=patient, admission_date=admitted_on, stay_cost=8000,
                              source=AdmissionSource.API, created_by="api:ehr")  # fmt: skip
     outcomes_evaluate(changed_by="test")
+    visited_on = scored_on + timedelta(days=5)
+    Intervention.objects.create(patient=patient, intervention_type="HOME_VISIT", status="DONE",
+                                intervention_date=visited_on, recorded_by="nurse")  # fmt: skip
 
     client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
     with django_assert_max_num_queries(21):
         body = client.get(reverse("patient", args=[patient.patient_uuid])).content.decode()
     assert admitted_on.isoformat() in body and "JSON API" in body
+    assert visited_on.isoformat() in body
     assert body.count("not admitted") == 1  # the 30-day window: before the admission
     assert body.count(f"admitted {admitted_on.isoformat()}") == 2  # the 60- and 90-day ones
 
     client.force_login(user_with_role("analyst", Role.ANALYST))
     body = client.get(reverse("patient", args=[patient.patient_uuid])).content.decode()
     assert admitted_on.isoformat() not in body  # de-identified: the month only
+    assert visited_on.isoformat() not in body
     assert admitted_on.strftime("%Y-%m") in body
