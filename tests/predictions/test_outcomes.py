@@ -142,3 +142,16 @@ def test_postgresql_rejects_an_admission_date_outside_the_window(version, assert
         ),
         "prediction_outcomes_admitted_has_date",
     )
+
+
+def test_the_command_judges_as_of_a_day(version):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _scored(factories.PatientFactory(), "30_day", version)
+    for as_of, written in (("2026-04-01", 0), ("2026-04-02", 1)):  # the window ends 04-01
+        out = StringIO()
+        call_command("evaluate_outcomes", "--as-of", as_of, stdout=out)
+        assert out.getvalue().startswith(f"As of {as_of}: {written} outcomes written")
+    assert PredictionOutcome.objects.count() == 1
