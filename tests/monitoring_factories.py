@@ -5,34 +5,15 @@ d + 1 .. d + N; patients with features drawn from the toy training frame."""
 import datetime as dt
 from decimal import Decimal
 
-import factory
 import numpy as np
 import pandas as pd
 
 from patients.feature_contract import feature_names
 from patients.models import DataSource, Department, Patient, PatientFeatures
-from predictions.models import Prediction, PredictionOutcome
-from riskplatform.core.windows import DAYS_IN_WINDOW, TIER_LABELS
+from predictions.models import Prediction
+from riskplatform.core.windows import TIER_LABELS
 from tests.factories import PatientFactory, PredictionFactory, tier_for
-
-
-class MonitoredOutcomeFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = PredictionOutcome
-
-    prediction = factory.SubFactory(PredictionFactory)
-    window_start = factory.LazyAttribute(
-        lambda o: o.prediction.prediction_timestamp.date() + dt.timedelta(days=1)
-    )
-    window_end = factory.LazyAttribute(
-        lambda o: (
-            o.prediction.prediction_timestamp.date()
-            + dt.timedelta(days=DAYS_IN_WINDOW[o.prediction.prediction_window])
-        )
-    )
-    admitted = False
-    first_admission_date = factory.LazyAttribute(lambda o: o.window_start if o.admitted else None)
-    rule_version = "window-v1"
+from tests.outcome_factories import PredictionOutcomeFactory, at_noon
 
 
 def judged_prediction(*, version, day: dt.date, score: str, admitted: bool, window="30_day",
@@ -47,9 +28,9 @@ def judged_prediction(*, version, day: dt.date, score: str, admitted: bool, wind
         model_version=version,
         prediction_window=window,
         risk_score=Decimal(score),
-        prediction_timestamp=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC),
+        prediction_timestamp=at_noon(day),
     )
-    return MonitoredOutcomeFactory(prediction=prediction, admitted=admitted)
+    return PredictionOutcomeFactory(prediction=prediction, admitted=admitted)
 
 
 def population_from_frame(frame: pd.DataFrame, *, version, scores: dict[str, np.ndarray]):

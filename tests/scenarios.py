@@ -91,3 +91,25 @@ def build_scored_population() -> ScoredPopulation:
         superseded_at=timezone.now(),
     )
     return ScoredPopulation(patients, versions["v1.0"], versions["v1.1"])
+
+
+def quarter_played(*, files, trained, out_dir, seed: int) -> dict:
+    """The demo's simulated quarter on a generated cohort (`cohort_write` files) with window
+    models trained on it: patients imported, v1.0 registered, then `demo_quarter_play`.
+    Returns the play's arguments, so a test can play it again."""
+    from patients.importer import patients_import
+    from patients.models import DataSource
+    from predictions.model_store import model_cache_clear
+    from predictions.services import model_version_register
+    from riskplatform.demo import demo_quarter_play
+
+    model_cache_clear()
+    patients_import(path=files.x_test, source=DataSource.X_TEST, changed_by="test")
+    model_version_register(
+        version="v1.0", models=trained.models, encoding=trained.encoding,
+        metrics=trained.metrics, changed_by="test",
+    )  # fmt: skip
+    play = {"version": "v1.0", "truth_path": files.truth, "out_dir": out_dir,
+            "changed_by": "demo", "seed": seed, "say": lambda message: None}  # fmt: skip
+    demo_quarter_play(**play)
+    return play

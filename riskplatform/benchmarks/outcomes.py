@@ -6,7 +6,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -25,18 +24,12 @@ from predictions.monitoring_services import model_version_monitor
 from predictions.outcomes import outcomes_evaluate
 from predictions.scoring import population_score, scoring_run_create
 from predictions.services import model_version_activate, model_version_train
+from riskplatform.benchmarks.pipeline import Step
 from riskplatform.core.roles import Role
 from riskplatform.demo import DEMO_PERIOD_DAYS
 from riskplatform.demo_outcomes import demo_period_simulate
 
 ACTOR = "benchmark"
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    rows: int
-    seconds: float
 
 
 def _timed(name: str, work: Callable[[], int]) -> Step:

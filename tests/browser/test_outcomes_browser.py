@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from riskplatform.core.models import AccessAction, AccessEvent
 from riskplatform.core.roles import Role
 from tests.browser.chromium import CHROMIUM_MISSING
+from tests.scenarios import quarter_played
 
 pytestmark = [pytest.mark.browser, CHROMIUM_MISSING, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-test-passphrase-0042"
@@ -24,24 +25,10 @@ def quarter(reference_data, demo_cohort, tmp_path):
     from django.contrib.auth.models import User
 
     from finance.services import views_refresh
-    from patients.importer import patients_import
-    from patients.models import DataSource
     from patients.services import user_role_assign
-    from predictions.model_store import model_cache_clear
-    from predictions.services import model_version_register
-    from riskplatform.demo import demo_quarter_play
 
     files, trained = demo_cohort
-    model_cache_clear()
-    patients_import(path=files.x_test, source=DataSource.X_TEST, changed_by="test")
-    model_version_register(
-        version="v1.0", models=trained.models, encoding=trained.encoding,
-        metrics=trained.metrics, changed_by="test",
-    )  # fmt: skip
-    demo_quarter_play(
-        version="v1.0", truth_path=files.truth, out_dir=tmp_path, changed_by="test", seed=5,
-        say=lambda message: None,
-    )  # fmt: skip
+    quarter_played(files=files, trained=trained, out_dir=tmp_path, seed=5)
     views_refresh(changed_by="test")
     for name, role, departments in (("cardio", Role.COORDINATOR, ["CARDIO"]),
                                     ("finance", Role.ANALYST, []),

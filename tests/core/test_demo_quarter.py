@@ -12,6 +12,7 @@ from finance.models import FinancialProjection, Intervention, InterventionStatus
 from patients.models import Admission, AdmissionSource
 from predictions.models import ModelMonitoringRun, Prediction, PredictionOutcome
 from riskplatform.demo import DEMO_PERIOD_DAYS, demo_quarter_play
+from tests.scenarios import quarter_played
 
 pytestmark = pytest.mark.django_db
 
@@ -29,22 +30,8 @@ def small_cohort(tmp_path_factory):
 
 @pytest.fixture
 def played(reference_data, small_cohort, tmp_path):
-    from patients.importer import patients_import
-    from patients.models import DataSource
-    from predictions.model_store import model_cache_clear
-    from predictions.services import model_version_register
-
     files, trained = small_cohort
-    model_cache_clear()
-    patients_import(path=files.x_test, source=DataSource.X_TEST, changed_by="test")
-    model_version_register(
-        version="v1.0", models=trained.models, encoding=trained.encoding,
-        metrics=trained.metrics, changed_by="test",
-    )  # fmt: skip
-    play = {"version": "v1.0", "truth_path": files.truth, "out_dir": tmp_path,
-            "changed_by": "demo", "seed": 11, "say": lambda message: None}  # fmt: skip
-    demo_quarter_play(**play)
-    return files, play
+    return files, quarter_played(files=files, trained=trained, out_dir=tmp_path, seed=11)
 
 
 def test_the_worked_patients_follow_each_departments_worklist_flags(played):

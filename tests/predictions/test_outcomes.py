@@ -1,4 +1,4 @@
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,18 +8,16 @@ from predictions.models import Prediction, PredictionOutcome
 from predictions.outcomes import OUTCOME_RULE_VERSION, outcomes_evaluate
 from riskplatform.core.models import AuditEvent, AuditLog
 from tests import factories
+from tests.outcome_factories import at_noon
 
 SCORED_ON = date(2026, 3, 2)  # d: windows cover d+1 .. d+N
 
 
 def _scored(patient, window: str, version) -> Prediction:
-    prediction = factories.PredictionFactory(
-        patient=patient, prediction_window=window, model_version=version
-    )
-    # Noon UTC: the date is the same in the connection's time zone (UTC) and the projections'.
-    prediction.prediction_timestamp = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-    prediction.save(update_fields=["prediction_timestamp"])
-    return prediction
+    return factories.PredictionFactory(
+        patient=patient, prediction_window=window, model_version=version,
+        prediction_timestamp=at_noon(SCORED_ON),
+    )  # fmt: skip
 
 
 def _admitted(patient, day: date) -> Admission:
