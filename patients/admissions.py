@@ -28,7 +28,7 @@ from patients.import_schema import (
     ADMISSION_REQUIRED_NAMES,
     value_reason,
 )
-from patients.importer import RowError
+from patients.importer import RowError, RowsRejected
 from patients.models import Admission, AdmissionSource
 from riskplatform.core.db import tables_analyze
 from riskplatform.core.history import history_bulk_record
@@ -60,12 +60,8 @@ class AdmissionsResult:
     ignored_columns: list[str] = field(default_factory=list)
 
 
-class AdmissionsRejected(Exception):
-    def __init__(self, errors: list[RowError], rows: int) -> None:
-        self.errors = errors
-        self.rows = rows
-        bad = len({e.row for e in errors})
-        super().__init__(f"{len(errors)} error(s) in {bad} of {rows} row(s); nothing was written.")
+class AdmissionsRejected(RowsRejected):
+    pass
 
 
 @dataclass

@@ -48,12 +48,18 @@ class RowError:
         return f"row {self.row}, column {self.column}, value {self.value!r}: {self.reason}"
 
 
-class PatientFileRejected(Exception):
+class RowsRejected(Exception):
+    """Rows with errors: every error, and nothing written (patients and admissions alike)."""
+
     def __init__(self, errors: list[RowError], rows: int) -> None:
         self.errors = errors
         self.rows = rows
         bad = len({e.row for e in errors})
         super().__init__(f"{len(errors)} error(s) in {bad} of {rows} row(s); nothing was written.")
+
+
+class PatientFileRejected(RowsRejected):
+    pass
 
 
 @dataclass
