@@ -10,13 +10,9 @@ from django.views.decorators.http import require_POST
 
 from patients.admissions import AdmissionsRejected, AdmissionsResult, admissions_record
 from patients.models import AdmissionSource
-from riskplatform.core.api_auth import api_client_required
+from riskplatform.core.api_auth import api_actor, api_client_required, api_errors
 
 MAX_ROWS = 5000  # per request: larger loads go through the file import
-
-
-def _bad_request(errors: dict) -> JsonResponse:
-    return JsonResponse({"errors": errors}, status=400)
 
 
 def _rows(payload) -> list | str:
@@ -61,16 +57,16 @@ def admissions_create_view(request: HttpRequest) -> JsonResponse:
         # Decimals, not floats: a cost of 1234.10 stays exactly that.
         payload = json.loads(request.body or b"null", parse_float=Decimal)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return _bad_request({"__all__": ["The body is not valid JSON."]})
+        return api_errors({"__all__": ["The body is not valid JSON."]})
     rows = _rows(payload)
     if isinstance(rows, str):
-        return _bad_request({"__all__": [rows]})
+        return api_errors({"__all__": [rows]})
     try:
         result = admissions_record(
-            rows=rows, changed_by=f"api:{request.api_client.name}"[:50], source=AdmissionSource.API
+            rows=rows, changed_by=api_actor(request), source=AdmissionSource.API
         )
     except AdmissionsRejected as rejected:
-        return _bad_request(
+        return api_errors(
             {
                 "__all__": [str(rejected)],
                 "rows": [

@@ -11,11 +11,7 @@ from patients.models import Department, Patient
 from patients.services import patient_create
 from predictions.models import Prediction
 from predictions.services import patient_score_or_defer
-from riskplatform.core.api_auth import api_client_required
-
-
-def _bad_request(errors: dict) -> JsonResponse:
-    return JsonResponse({"errors": errors}, status=400)
+from riskplatform.core.api_auth import api_actor, api_client_required, api_errors
 
 
 def _money(value) -> str | None:
@@ -43,17 +39,17 @@ def patients_create_view(request: HttpRequest) -> JsonResponse:
     try:
         payload = json.loads(request.body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return _bad_request({"__all__": ["The body is not valid JSON."]})
+        return api_errors({"__all__": ["The body is not valid JSON."]})
     if not isinstance(payload, dict):
-        return _bad_request({"__all__": ["The body must be a JSON object of patient fields."]})
+        return api_errors({"__all__": ["The body must be a JSON object of patient fields."]})
     form = PatientEntryForm(payload)
     if not form.is_valid():
-        return _bad_request({field: list(messages) for field, messages in form.errors.items()})
+        return api_errors({field: list(messages) for field, messages in form.errors.items()})
     external_id = form.demographics()["external_id"]
     if external_id and _external_id_taken(external_id):
-        return _bad_request({"external_id": ["A patient with this external_id already exists."]})
+        return api_errors({"external_id": ["A patient with this external_id already exists."]})
 
-    actor = f"api:{request.api_client.name}"[:50]
+    actor = api_actor(request)
     features = form.features()
     department = form.cleaned_data["department_code"] or Department.objects.get(
         department_code=department_code_for(features)

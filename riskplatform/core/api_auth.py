@@ -24,8 +24,18 @@ def api_client_create(*, name: str) -> tuple[ApiClient, str]:
     return ApiClient.objects.create(name=name, token_sha256=token_hash(token)), token
 
 
+def api_errors(errors: dict, status: int = 400) -> JsonResponse:
+    """The API's error answer: {"errors": {field or "__all__": [...], ...}}."""
+    return JsonResponse({"errors": errors}, status=status)
+
+
+def api_actor(request: HttpRequest) -> str:
+    """Who an API call's writes are attributed to (the audit's changed_by)."""
+    return f"api:{request.api_client.name}"[:50]
+
+
 def _unauthorised(message: str, status: int) -> JsonResponse:
-    response = JsonResponse({"errors": {"__all__": [message]}}, status=status)
+    response = api_errors({"__all__": [message]}, status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="riskplatform"'
     return response
