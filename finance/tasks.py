@@ -2,6 +2,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from finance.services import views_refresh
+from riskplatform.core.locks import one_at_a_time
 
 WORKER_ACTOR = "celery:refresh_views"
 
@@ -38,6 +39,7 @@ def refresh_views_debounced_task(self) -> str:
 
 
 @shared_task(name="finance.refresh_views_if_stale", soft_time_limit=300, time_limit=360)
+@one_at_a_time("finance.refresh_views_if_stale")
 def refresh_views_if_stale_task() -> bool:
     """Beat's safety net: catches up on refreshes a broker outage prevented."""
     from finance.refresh import views_are_stale
@@ -59,6 +61,7 @@ DIGEST_ACTOR = "celery:send_department_digests"
     soft_time_limit=600,
     time_limit=660,
 )
+@one_at_a_time("finance.send_department_digests")
 def send_department_digests_task() -> dict[str, list[str]]:
     """Beat runs this on Monday mornings: each department's summary of the past week. A retry
     mails only the departments not yet mailed (department_digest_send is once per week)."""

@@ -12,6 +12,7 @@ from predictions.models import (
     Prediction,
     PredictionOutcome,
     RunStatus,
+    ScoringChunk,
     ScoringRun,
 )
 from predictions.monitoring_selectors import latest_monitoring_run, latest_run_subquery
@@ -226,13 +227,38 @@ class DeptRiskDistributionAdmin(ReportViewAdmin):
     list_filter = ("prediction_window", "department_name")
 
 
+class ScoringChunkInline(admin.TabularInline):
+    """Who holds or wrote each chunk, its attempts and error (docs/operations.md). The
+    chunk's patients are internal ids and stay off the page; their number is shown."""
+
+    model = ScoringChunk
+    fields = ("chunk_no", "status", "patients", "attempts", "fencing_token", "lease_holder",
+              "lease_expires_at", "patients_scored", "finished_at", "error")  # fmt: skip
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Patients")
+    def patients(self, chunk: ScoringChunk) -> int:
+        return len(chunk.patient_ids)
+
+
 @admin.register(ScoringRun)
 class ScoringRunAdmin(ReadOnlyModelAdmin):
+    inlines = (ScoringChunkInline,)
     list_display = (
         "run_id",
         "model_version",
         "status",
         "progress_bar",
+        "chunks",
         "patients_scored",
         "predictions_written",
         "projections_written",
@@ -243,6 +269,10 @@ class ScoringRunAdmin(ReadOnlyModelAdmin):
         "finished_at",
     )
     list_filter = ("status", "model_version")
+
+    @admin.display(description="Chunks done")
+    def chunks(self, obj: ScoringRun) -> str:
+        return f"{obj.chunks_done} / {obj.chunks_total}"
 
     @admin.display(description="Progress")
     def progress_bar(self, obj: ScoringRun) -> str:

@@ -1,3 +1,4 @@
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import CheckConstraint, ExpressionWrapper, F, Q
 from django.db.models.functions import Now
@@ -176,9 +177,18 @@ class RunStatus(models.TextChoices):
     FAILED = "failed"
 
 
+UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
+
+
 class ScoringRun(models.Model):
-    """One scoring of the population under a model version: progress, counts, timings and
-    the error if it failed. A run is resumable: re-running scores only what is missing."""
+    """One scoring of the population under a model version (predictions/scoring_runs.py).
+
+    Planning cuts the patients needing a score into chunk rows that any worker can claim;
+    the counts here are advanced in the transaction that writes each chunk and recomputed
+    from the chunks when the run ends, so they only ever say what is committed. Status
+    moves pending -> running -> succeeded | failed (a trigger refuses any other move), and
+    a version has at most one unfinished run, so two schedulers never plan the same
+    patients twice."""
 
     run_id = models.BigAutoField(primary_key=True)
     model_version = models.ForeignKey(
@@ -194,6 +204,7 @@ class ScoringRun(models.Model):
     patients_scored = models.IntegerField(default=0)
     predictions_written = models.IntegerField(default=0)
     projections_written = models.IntegerField(default=0)
+    chunks_total = models.IntegerField(default=0)
     chunks_done = models.IntegerField(default=0)
     seconds_scoring = models.FloatField(default=0)
     seconds_writing = models.FloatField(default=0, help_text="predictions and projections")
@@ -203,9 +214,22 @@ class ScoringRun(models.Model):
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When workers were last asked (through the broker) to take the run's chunks: the sweep
+    # asks again only when nobody holds a lease and this is old.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     # Back-testing only: the run dates its predictions at this past moment (a historical
     # snapshot scored today); NULL, the normal case, dates them when they are written.
     scored_as_of = models.DateTimeField(null=True, blank=True)
+    # A re-evaluation's run: once it succeeds, the candidate is compared with this version.
+    compare_with = models.ForeignKey(
+        ModelVersion,
+        on_delete=models.PROTECT,
+        to_field="version",
+        db_column="compare_with",
+        related_name="+",
+        null=True,
+        blank=True,
+    )
 
     class Meta:
         db_table = "scoring_runs"
@@ -217,6 +241,15 @@ class ScoringRun(models.Model):
                 condition=Q(patients_scored__lte=F("patients_total")),
                 name="scoring_runs_scored_le_total",
             ),
+            CheckConstraint(
+                condition=Q(chunks_done__lte=F("chunks_total")),
+                name="scoring_runs_chunks_done_le_total",
+            ),
+            models.UniqueConstraint(
+                fields=["model_version"],
+                condition=Q(status__in=UNFINISHED),
+                name="scoring_runs_one_unfinished_per_version",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -225,6 +258,76 @@ class ScoringRun(models.Model):
     @property
     def progress(self) -> float:
         return self.patients_scored / self.patients_total if self.patients_total else 0.0
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ScoringChunk(models.Model):
+    """A slice of a run's patients that one worker at a time may hold (a lease). Every claim
+    raises the fencing token; a chunk is written only by the holder of the current token
+    whose lease has not expired, checked in the writing transaction itself."""
+
+    chunk_id = models.BigAutoField(primary_key=True)
+    run = models.ForeignKey(
+        ScoringRun, on_delete=models.CASCADE, db_column="run_id", related_name="chunks",
+        db_index=False,  # the (run, chunk_no) key serves it
+    )  # fmt: skip
+    chunk_no = models.IntegerField()
+    patient_ids = ArrayField(models.BigIntegerField())
+    status = models.CharField(
+        max_length=10, choices=ChunkStatus.choices, default=ChunkStatus.PENDING
+    )
+    attempts = models.IntegerField(default=0)
+    # A chunk given back after an error waits until then (backoff).
+    available_at = models.DateTimeField(db_default=Now())
+    # Who holds it while running, who wrote it once done.
+    lease_holder = models.CharField(max_length=200, null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    fencing_token = models.BigIntegerField(default=0)
+    patients_scored = models.IntegerField(default=0)
+    predictions_written = models.IntegerField(default=0)
+    projections_written = models.IntegerField(default=0)
+    seconds_scoring = models.FloatField(default=0)
+    seconds_writing = models.FloatField(default=0)
+    seconds_projecting = models.FloatField(default=0)
+    error = models.TextField(blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "scoring_chunks"
+        ordering = ["run_id", "chunk_no"]
+        indexes = [
+            # What workers claim: the unfinished chunks of a run, in order.
+            models.Index(
+                fields=["run", "chunk_no"],
+                condition=Q(status__in=[ChunkStatus.PENDING, ChunkStatus.RUNNING]),
+                name="idx_chunks_unfinished",
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "chunk_no"], name="scoring_chunks_run_no"),
+            one_of("status", ChunkStatus.values, name="scoring_chunks_status_valid",
+                   nullable=False),
+            CheckConstraint(
+                condition=~Q(status=ChunkStatus.RUNNING)
+                | Q(lease_holder__isnull=False, lease_expires_at__isnull=False),
+                name="scoring_chunks_running_has_lease",
+            ),
+            CheckConstraint(
+                condition=~Q(status=ChunkStatus.DONE) | Q(finished_at__isnull=False),
+                name="scoring_chunks_done_has_finish",
+            ),
+            CheckConstraint(condition=Q(attempts__gte=0), name="scoring_chunks_attempts_ge_0"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"Chunk {self.chunk_no} of run {self.run_id} ({self.status})"
 
 
 class ModelComparison(models.Model):
@@ -238,6 +341,12 @@ class ModelComparison(models.Model):
         ModelVersion, on_delete=models.PROTECT, to_field="version", related_name="comparisons"
     )
     summary = models.JSONField()
+    # The candidate's scoring run it was made after: one comparison per run, however often
+    # the follow-up is delivered.
+    scoring_run = models.OneToOneField(
+        ScoringRun, on_delete=models.PROTECT, db_column="scoring_run_id", related_name="comparison",
+        null=True, blank=True,
+    )  # fmt: skip
     created_by = models.CharField(max_length=50)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
@@ -342,6 +451,7 @@ class ModelMonitoringRun(models.Model):
 from predictions.matviews import DeptRiskDistribution, OrgTierSummary  # noqa: E402
 
 __all__ = [
+    "ChunkStatus",
     "DeptRiskDistribution",
     "ModelComparison",
     "ModelMonitoringRun",
@@ -351,5 +461,6 @@ __all__ = [
     "Prediction",
     "PredictionOutcome",
     "RunStatus",
+    "ScoringChunk",
     "ScoringRun",
 ]

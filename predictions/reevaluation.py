@@ -16,9 +16,10 @@ from django.utils import timezone
 from finance.services import views_refresh
 from predictions.comparison import model_versions_compare
 from predictions.model_store import WINDOWS
-from predictions.models import ModelComparison, ModelStatus, ModelVersion, RunStatus
+from predictions.models import ModelComparison, ModelStatus, ModelVersion, RunStatus, ScoringRun
 from predictions.monitoring_selectors import latest_monitoring_run
-from predictions.scoring import patients_needing_score, population_score, scoring_run_create
+from predictions.scoring import patients_needing_score
+from predictions.scoring_runs import population_score, scoring_run_create, scoring_run_dispatch
 from predictions.services import (
     active_model_version,
     model_version_activate,
@@ -51,6 +52,27 @@ def model_reevaluate(
     candidate: str | None = None,
     seed: int = 0,
 ) -> ModelComparison:
+    """Re-evaluate in this process (the CLI and tests): train or take a candidate, score
+    everyone under it, compare. The scheduled task takes the same steps on workers."""
+    run = model_reevaluation_start(
+        changed_by=changed_by, training_path=training_path, candidate=candidate, seed=seed,
+        dispatch=False,
+    )  # fmt: skip
+    population_score(run_id=run.pk)
+    return model_reevaluation_compare(run_id=run.pk, changed_by=changed_by)
+
+
+def model_reevaluation_start(
+    *,
+    changed_by: str,
+    training_path: Path | None = None,
+    candidate: str | None = None,
+    seed: int = 0,
+    dispatch: bool = True,
+) -> ScoringRun:
+    """Train a candidate (unless one is given) and create its scoring run, to be compared
+    with the active version when it succeeds; with `dispatch`, workers are asked to score it
+    (the comparison then follows from the task that ends the run)."""
     baseline = active_model_version()
     if candidate is None:
         candidate = model_version_next_label(baseline.version)
@@ -60,23 +82,49 @@ def model_reevaluate(
             changed_by=changed_by,
             seed=seed,
         )
-    run = scoring_run_create(version=candidate, changed_by=changed_by)
-    population_score(run_id=run.pk)
-    summary = model_versions_compare(baseline=baseline.version, candidate=candidate)
+    run = scoring_run_create(
+        version=candidate, changed_by=changed_by, compare_with=baseline.version
+    )
+    if dispatch:
+        with transaction.atomic():
+            scoring_run_dispatch(run_id=run.pk)
+    return run
+
+
+def runs_owing_comparison() -> list[int]:
+    """Re-evaluation runs that succeeded in the past week without their comparison (the
+    follow-up message was lost): the sweep sends it again."""
+    since = timezone.now() - timedelta(days=7)
+    owing = ScoringRun.objects.filter(
+        status=RunStatus.SUCCEEDED, compare_with__isnull=False, finished_at__gte=since,
+        comparison__isnull=True,
+    )  # fmt: skip
+    return list(owing.values_list("run_id", flat=True))
+
+
+def model_reevaluation_compare(*, run_id: int, changed_by: str) -> ModelComparison:
+    """Compare a re-evaluation run's candidate with the version it was started against; once
+    per run (a repeated call returns the same comparison)."""
     with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().get(pk=run_id)
+        existing = ModelComparison.objects.filter(scoring_run_id=run_id).first()
+        if existing is not None:
+            return existing
+        if run.status != RunStatus.SUCCEEDED or run.compare_with_id is None:
+            raise ValueError(f"run {run_id} is {run.status}; nothing to compare yet")
+        baseline, candidate = run.compare_with_id, run.model_version_id
+        summary = model_versions_compare(baseline=baseline, candidate=candidate)
         comparison = ModelComparison.objects.create(
-            baseline_id=baseline.version,
-            candidate_id=candidate,
-            summary=summary,
+            baseline_id=baseline, candidate_id=candidate, summary=summary, scoring_run=run,
             created_by=changed_by,
-        )
+        )  # fmt: skip
         audit_event_record(
             event_type=AuditEvent.MODEL_UPDATE,
             changed_by=changed_by,
             entity_type="MODEL",
             entity_id=comparison.pk,
             model_version=candidate,
-            old_values={"active": baseline.version},
+            old_values={"active": baseline},
             new_values={
                 "candidate": candidate,
                 "windows": {

@@ -2,7 +2,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from patients.feature_contract import CURRENT_VERSION
@@ -13,13 +13,9 @@ from predictions.model_store import (
     bundle_serialise,
     model_bundle_load,
 )
-from predictions.models import ModelStatus, ModelVersion, Prediction, ScoringRun
-from predictions.scoring import (
-    patients_needing_score,
-    patients_score,
-    population_score,
-    scoring_run_create,
-)
+from predictions.models import UNFINISHED, ModelStatus, ModelVersion, Prediction, ScoringRun
+from predictions.scoring import NEEDS_SCORE_SQL, patients_score
+from predictions.scoring_runs import population_score, scoring_run_create
 from predictions.tiers import thresholds_fixed, thresholds_percentile, validate_thresholds
 from predictions.training import models_train, training_frame_read
 from riskplatform.core.models import AuditEvent
@@ -242,15 +238,27 @@ def patient_score_or_defer(*, patient_id: int, changed_by: str) -> list[Predicti
 
 
 def pending_patients_score(*, changed_by: str) -> ScoringRun | None:
-    """Score every patient awaiting a score under the active version (the outbox sweep)."""
+    """Score every patient awaiting a score under the active version (the outbox sweep):
+    in this process, with workers asked to help on a large backlog. While the version has an
+    unfinished run this joins it rather than planning the same patients a second time."""
     try:
         version = active_model_version()
     except NoActiveModel:
         return None
-    if not patients_needing_score(version=version.version):
+    unfinished = ScoringRun.objects.filter(model_version=version, status__in=UNFINISHED)
+    if not unfinished.exists() and not _anyone_needs_score(version.version):
         return None
     run = scoring_run_create(version=version.version, changed_by=changed_by, chunk_size=1000)
-    return population_score(run_id=run.pk)
+    return population_score(run_id=run.pk, helpers=True)
+
+
+def _anyone_needs_score(version: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS ({NEEDS_SCORE_SQL})",
+            {"version": version, "windows": len(WINDOWS)},
+        )
+        return cursor.fetchone()[0]
 
 
 def patient_saved_in_admin(

@@ -18,7 +18,7 @@ from patients.models import DataSource, Patient
 from predictions.models import ModelVersion, Prediction
 from predictions.monitoring_services import model_version_monitor
 from predictions.outcomes import outcomes_evaluate
-from predictions.scoring import population_score, scoring_run_create
+from predictions.scoring_runs import population_score, scoring_run_create
 from predictions.services import model_version_activate, model_version_train
 from riskplatform.demo_outcomes import demo_period_simulate
 

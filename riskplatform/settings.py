@@ -211,8 +211,26 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "workspace"
 LOGOUT_REDIRECT_URL = "login"
 
-# Threads (each with a database connection) that score and write chunks side by side.
+# Population runs (docs/operations.md, "Population runs: chunks, leases and fencing").
+# Claimer threads (each with a database connection) of an in-process run (the CLI, demo).
 SCORING_WORKERS = env_int("SCORING_WORKERS", 2)
+# A chunk's holder renews its lease every third of this; a chunk whose holder stopped (dead,
+# paused or cut off) is taken over once it ends.
+SCORING_LEASE_SECONDS = env_int("SCORING_LEASE_SECONDS", 60)
+# Claims of one chunk before the run fails naming it; a chunk given back after an error
+# waits BACKOFF x 2^(attempt - 1) seconds, at most BACKOFF_MAX.
+SCORING_CHUNK_MAX_ATTEMPTS = env_int("SCORING_CHUNK_MAX_ATTEMPTS", 5)
+SCORING_RETRY_BACKOFF_SECONDS = env_int("SCORING_RETRY_BACKOFF_SECONDS", 10)
+SCORING_RETRY_BACKOFF_MAX_SECONDS = env_int("SCORING_RETRY_BACKOFF_MAX_SECONDS", 300)
+# Celery tasks asked to take part in a run (each claims chunks until none is left).
+SCORING_RUN_TASKS = env_int("SCORING_RUN_TASKS", 4)
+# How long one such task claims before it hands over to a fresh message (keeps every task
+# far inside the broker's visibility timeout).
+SCORING_TASK_BUDGET_SECONDS = env_int("SCORING_TASK_BUDGET_SECONDS", 600)
+# The sweep asks workers again for a run nobody holds a lease on, at most this often.
+SCORING_REDISPATCH_SECONDS = env_int("SCORING_REDISPATCH_SECONDS", 120)
+# Tasks retry a database outage with a backoff (5 s, 10 s, 20 s, …) that grows to this.
+TASK_RETRY_BACKOFF_MAX_SECONDS = env_int("TASK_RETRY_BACKOFF_MAX_SECONDS", 300)
 
 # Re-evaluation: where the labelled training file lives, and whether a candidate that is no
 # worse (AUC per window not lower, calibration slope within bounds) is promoted on its own.

@@ -22,7 +22,7 @@ from patients.models import DataSource
 from patients.services import user_role_assign
 from predictions.monitoring_services import model_version_monitor
 from predictions.outcomes import outcomes_evaluate
-from predictions.scoring import population_score, scoring_run_create
+from predictions.scoring_runs import population_score, scoring_run_create
 from predictions.services import model_version_activate, model_version_train
 from riskplatform.benchmarks.pipeline import Step
 from riskplatform.core.roles import Role

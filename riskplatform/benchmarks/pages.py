@@ -20,7 +20,7 @@ from finance.services import views_refresh
 from patients.cohort import cohort_write
 from patients.importer import patients_import
 from patients.models import DataSource, Department
-from predictions.scoring import population_score, scoring_run_create
+from predictions.scoring_runs import population_score, scoring_run_create
 from predictions.services import model_version_activate, model_version_train
 from riskplatform.core.roles import Role
 

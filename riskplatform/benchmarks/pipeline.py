@@ -24,7 +24,7 @@ from patients.models import DataSource, Department, Patient, PatientFeatures
 from predictions.features import frame_prepare
 from predictions.model_store import WINDOWS, model_bundle_load
 from predictions.models import ModelVersion, Prediction
-from predictions.scoring import population_score, scoring_run_create
+from predictions.scoring_runs import population_score, scoring_run_create
 from predictions.services import model_version_activate, model_version_train
 from predictions.tiers import assign_tiers
 from riskplatform.core.windows import DAYS_IN_WINDOW, TIER_LABELS

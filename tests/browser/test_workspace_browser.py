@@ -24,7 +24,7 @@ def hospital(reference_data, demo_cohort):
     from patients.models import DataSource
     from patients.services import user_role_assign
     from predictions.model_store import model_cache_clear
-    from predictions.scoring import population_score, scoring_run_create
+    from predictions.scoring_runs import population_score, scoring_run_create
     from predictions.services import model_version_activate, model_version_register
 
     files, trained = demo_cohort

@@ -39,9 +39,9 @@ def test_worker_scores_a_population_through_the_task(
 ):
     from predictions.model_store import model_cache_clear
     from predictions.models import Prediction, ScoringRun
-    from predictions.scoring import scoring_run_create
+    from predictions.scoring_runs import scoring_run_create
     from predictions.services import model_version_activate, model_version_register
-    from predictions.tasks import score_population_task
+    from predictions.tasks import score_run_task
 
     model_cache_clear()
     model_version_register(
@@ -50,8 +50,8 @@ def test_worker_scores_a_population_through_the_task(
     model_version_activate(version="v1.0", changed_by="test")
     run = scoring_run_create(version="v1.0", changed_by="test", chunk_size=10)
 
-    result = score_population_task.delay(run.pk).get(timeout=120)
+    result = score_run_task.delay(run.pk).get(timeout=120)
 
-    assert result == {"run_id": run.pk, "status": "succeeded", "patients_scored": 25}
+    assert result == {"run_id": run.pk, "status": "succeeded", "chunks_written": 3}
     assert ScoringRun.objects.get(pk=run.pk).chunks_done == 3
     assert Prediction.objects.filter(model_version_id="v1.0").count() == 75

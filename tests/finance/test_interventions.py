@@ -310,7 +310,7 @@ def test_worklist_rows_link_recording_with_their_window(
     client, active_version, patients_with_features
 ):
     from predictions.models import ModelVersion
-    from predictions.scoring import population_score, scoring_run_create
+    from predictions.scoring_runs import population_score, scoring_run_create
 
     # The toy model's scores are modest: low cut-offs flag some patients (as in
     # tests/predictions/test_workspace_pages.py).

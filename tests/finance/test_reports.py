@@ -17,7 +17,7 @@ from finance.selectors import (
 )
 from finance.services import views_refresh
 from patients.models import Department
-from predictions.scoring import population_score, scoring_run_create
+from predictions.scoring_runs import population_score, scoring_run_create
 from riskplatform.core.models import AccessAction, AccessEvent
 from riskplatform.core.roles import Role
 from tests.factories import PatientFactory, user_with_role

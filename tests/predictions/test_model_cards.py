@@ -19,7 +19,7 @@ from predictions.fairness import (
 )
 from predictions.models import Prediction
 from predictions.reevaluation import model_reevaluate
-from predictions.scoring import population_score, scoring_run_create
+from predictions.scoring_runs import population_score, scoring_run_create
 from predictions.services import model_version_register
 from riskplatform.core.models import AccessAction, AccessEvent
 from riskplatform.core.roles import Role

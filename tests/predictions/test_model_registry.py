@@ -7,7 +7,7 @@ from sklearn.linear_model import LogisticRegression
 from predictions import model_store
 from predictions.model_store import ModelIntegrityError, bundle_deserialise, model_bundle_load
 from predictions.models import ModelVersion
-from predictions.scoring import population_score, scoring_run_create
+from predictions.scoring_runs import population_score, scoring_run_create
 from predictions.services import (
     ModelContractError,
     model_version_activate,

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def candidate(active_version, toy_models, patients_with_features):
-    from predictions.scoring import population_score, scoring_run_create
+    from predictions.scoring_runs import population_score, scoring_run_create
 
     population_score(run_id=scoring_run_create(version="v1.0", changed_by="test").pk)
     model_version_register(

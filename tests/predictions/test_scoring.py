@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from finance.models import FinancialProjection, InterventionPolicy
 from finance.projections import success_rate_actual, success_rate_draw
-from predictions import scoring
 from predictions.matviews import OrgTierSummary
 from predictions.models import Prediction, RunStatus, ScoringRun
-from predictions.scoring import patients_needing_score, population_score, scoring_run_create
+from predictions.scoring import patients_needing_score
+from predictions.scoring_runs import population_score, scoring_run_create
 from predictions.tiers import assign_tiers
 from riskplatform.core.models import AuditEvent, AuditLog
 
@@ -71,28 +71,33 @@ def test_rescoring_is_idempotent(active_version, patients_with_features):
     assert Prediction.objects.count() == 75
 
 
-def test_a_run_killed_between_chunks_resumes_without_duplicates(
+def test_a_run_interrupted_mid_chunk_resumes_without_duplicates(
     active_version, patients_with_features, monkeypatch
 ):
-    real_chunk = scoring._score_chunk
+    from predictions import scoring_runs
+
+    real_record = scoring_runs.predictions_record
     calls = {"n": 0}
 
-    def dies_on_second_chunk(*args, **kwargs):
+    def interrupted_on_second_chunk(**kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
-            raise SystemExit("worker killed")
-        return real_chunk(*args, **kwargs)
+            raise SystemExit("worker stopped")
+        return real_record(**kwargs)
 
-    monkeypatch.setattr(scoring, "_score_chunk", dies_on_second_chunk)
+    monkeypatch.setattr(scoring_runs, "predictions_record", interrupted_on_second_chunk)
     run = scoring_run_create(version="v1.0", changed_by="test", chunk_size=10)
     with pytest.raises(SystemExit):
         population_score(run_id=run.pk)
     run.refresh_from_db()
-    assert (run.status, run.chunks_done, run.patients_scored) == (RunStatus.FAILED, 1, 10)
-    assert run.error == "SystemExit: worker killed"
+    # Still running: the interrupted chunk was given back, to whoever takes part next.
+    assert (run.status, run.chunks_done, run.patients_scored) == (RunStatus.RUNNING, 1, 10)
+    interrupted = run.chunks.get(chunk_no=1)
+    assert (interrupted.status, interrupted.attempts) == ("pending", 1)
+    assert interrupted.error == "SystemExit: worker stopped"
     assert Prediction.objects.count() == 30  # the first chunk only, never half a chunk
 
-    monkeypatch.setattr(scoring, "_score_chunk", real_chunk)
+    monkeypatch.setattr(scoring_runs, "predictions_record", real_record)
     resumed = population_score(run_id=run.pk)
     assert (resumed.status, resumed.patients_scored, resumed.patients_total) == (
         RunStatus.SUCCEEDED,

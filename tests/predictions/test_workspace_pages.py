@@ -10,7 +10,7 @@ from django.urls import reverse
 from finance.services import views_refresh
 from patients.models import Department
 from predictions.models import ModelVersion, Prediction
-from predictions.scoring import population_score, scoring_run_create
+from predictions.scoring_runs import population_score, scoring_run_create
 from riskplatform.core.models import AccessAction, AccessEvent
 from riskplatform.core.roles import Role
 from riskplatform.core.windows import DAYS_IN_WINDOW

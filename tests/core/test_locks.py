@@ -1,0 +1,44 @@
+"""Advisory locks: a periodic task runs in one process at a time, and a dead holder's lock
+is gone with its session."""
+
+import psycopg
+import pytest
+from django.db import connection
+
+from riskplatform.core.locks import _key, advisory_lock, advisory_lock_held, one_at_a_time
+
+
+def _other_session() -> psycopg.Connection:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_held_elsewhere_is_skipped_and_runs_once_released():
+    calls = []
+
+    @one_at_a_time("test.sweep")
+    def sweep():
+        calls.append(1)
+        return {"ran": True}
+
+    other = _other_session()
+    other.execute("SELECT pg_advisory_lock(%s)", [_key("test.sweep")])
+    assert advisory_lock_held("test.sweep")
+    assert sweep() == {"skipped": "test.sweep is already running"}
+    assert calls == []
+
+    other.close()  # the holder's session ends (a killed process): PostgreSQL frees the lock
+    assert sweep() == {"ran": True}
+    assert calls == [1]
+    assert not advisory_lock_held("test.sweep")  # released after the run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lock_is_released_when_the_work_raises():
+    with pytest.raises(RuntimeError), advisory_lock("test.fails") as taken:
+        assert taken and advisory_lock_held("test.fails")
+        raise RuntimeError("boom")
+    assert not advisory_lock_held("test.fails")
