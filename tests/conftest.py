@@ -119,3 +119,15 @@ def reference_data(transactional_db):
         seed = importlib.import_module(module)
         for operation in seed.Migration.operations:
             operation.code(apps, None)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say how many browser tests ran: CI must show they did (README, .ci/run)."""
+    counts = {
+        outcome: sum(1 for r in terminalreporter.stats.get(outcome, [])
+                     if getattr(r, "nodeid", "").startswith("tests/browser/"))
+        for outcome in ("passed", "failed", "error", "skipped")
+    }  # fmt: skip
+    if any(counts.values()):
+        ran = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
+        terminalreporter.write_line(f"browser tests (real Chromium): {ran}")

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import CHROMIUM
+from tests.browser.chromium import CHROMIUM, chromium_guard
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    chromium_guard(items)
 
 
 @pytest.fixture(scope="session")
