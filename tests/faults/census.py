@@ -1,0 +1,70 @@
+"""What a population run left in the database, counted in SQL (so it works on any server a
+fault test points at: the test database, or a PrivatePostgres through psycopg)."""
+
+from dataclasses import dataclass
+
+CENSUS_SQL = """
+WITH planned AS (SELECT unnest(patient_ids) AS patient_id FROM scoring_chunks
+                 WHERE run_id = %(run)s),
+     rows AS (SELECT patient_id, prediction_window, superseded_at FROM predictions
+              WHERE model_version = %(version)s)
+SELECT
+  (SELECT count(*) FROM planned),
+  (SELECT count(*) FROM rows),
+  (SELECT count(*) FROM rows WHERE superseded_at IS NULL),
+  (SELECT count(*) FROM (SELECT 1 FROM rows GROUP BY patient_id, prediction_window
+                         HAVING count(*) > 1) twice),
+  (SELECT count(*) FROM planned pl
+    WHERE (SELECT count(*) FROM rows r WHERE r.patient_id = pl.patient_id
+             AND r.superseded_at IS NULL) <> 3),
+  (SELECT count(*) FROM financial_projections fp JOIN predictions p USING (prediction_id)
+    WHERE p.model_version = %(version)s),
+  r.status, r.patients_total, r.patients_scored, r.predictions_written, r.projections_written,
+  r.chunks_done, r.chunks_total, r.error
+FROM scoring_runs r WHERE r.run_id = %(run)s
+"""
+
+
+@dataclass(frozen=True)
+class Census:
+    planned: int
+    prediction_rows: int
+    current: int
+    scored_twice: int  # (patient, window) pairs with more than one row of the version
+    missing: int  # planned patients without exactly three current predictions
+    projections: int
+    status: str
+    patients_total: int
+    patients_scored: int
+    predictions_written: int
+    projections_written: int
+    chunks_done: int
+    chunks_total: int
+    error: str
+
+    @property
+    def run_row_matches(self) -> bool:
+        """The run row says exactly what the database holds."""
+        return (
+            self.status == "succeeded"
+            and self.patients_scored == self.patients_total == self.planned
+            and self.predictions_written == self.prediction_rows
+            and self.projections_written == self.projections
+            and self.chunks_done == self.chunks_total
+        )
+
+    @property
+    def exact(self) -> bool:
+        """One current prediction and one projection per patient and window, nothing
+        missing, nothing twice, and a run row that says so."""
+        return (
+            self.scored_twice == 0
+            and self.missing == 0
+            and self.current == self.prediction_rows == self.projections == 3 * self.planned
+            and self.run_row_matches
+        )
+
+
+def run_census(cursor, *, run_id: int, version: str) -> Census:
+    cursor.execute(CENSUS_SQL, {"run": run_id, "version": version})
+    return Census(*cursor.fetchone())
