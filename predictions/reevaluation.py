@@ -7,7 +7,6 @@ and compared with the active version. Promotion is a separate, guarded step.
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -25,6 +24,7 @@ from predictions.services import (
     model_version_insert,
     model_version_train,
 )
+from predictions.snapshot_selectors import training_snapshot_get
 from riskplatform.core.models import AuditEvent
 from riskplatform.core.services import audit_event_record
 
@@ -47,16 +47,18 @@ def model_version_next_label(base: str) -> str:
 def model_reevaluate(
     *,
     changed_by: str,
-    training_path: Path | None = None,
+    snapshot_id: int | None = None,
     candidate: str | None = None,
     seed: int = 0,
 ) -> ModelComparison:
     baseline = active_model_version()
     if candidate is None:
+        # From PostgreSQL, not a file: the worker that runs this may be on any host.
+        snapshot = training_snapshot_get(snapshot_id=snapshot_id)
         candidate = model_version_next_label(baseline.version)
         model_version_train(
             version=candidate,
-            training_path=training_path or Path(settings.MODEL_TRAINING_DATA),
+            snapshot=snapshot,
             changed_by=changed_by,
             seed=seed,
         )

@@ -43,12 +43,15 @@ def score_pending_task() -> dict:
     soft_time_limit=4 * 3600,
     time_limit=4 * 3600 + 300,
 )
-def reevaluate_task(candidate: str | None = None) -> dict:
-    """Weekly by default (beat, editable in the admin): train or take a candidate, score
-    everyone under it, compare with the active version."""
+def reevaluate_task(candidate: str | None = None, snapshot_id: int | None = None) -> dict:
+    """Weekly by default (beat, editable in the admin): train a candidate on the latest
+    training snapshot (or `snapshot_id`), or take `candidate`, score everyone under it,
+    compare with the active version."""
     from predictions.reevaluation import model_reevaluate
 
-    comparison = model_reevaluate(changed_by="celery:reevaluate", candidate=candidate)
+    comparison = model_reevaluate(
+        changed_by="celery:reevaluate", candidate=candidate, snapshot_id=snapshot_id
+    )
     return {"comparison_id": comparison.pk, "candidate": comparison.candidate_id}
 
 

@@ -214,12 +214,9 @@ LOGOUT_REDIRECT_URL = "login"
 # Threads (each with a database connection) that score and write chunks side by side.
 SCORING_WORKERS = env_int("SCORING_WORKERS", 2)
 
-# Re-evaluation: where the labelled training file lives, and whether a candidate that is no
-# worse (AUC per window not lower, calibration slope within bounds) is promoted on its own.
-MODEL_TRAINING_DATA = env_str(
-    "MODEL_TRAINING_DATA",
-    str(Path(env_str("RISKPLATFORM_DATA_DIR", str(BASE_DIR / ".data"))) / "demo" / "training.csv"),
-)
+# Re-evaluation trains on the latest registered training snapshot, in PostgreSQL (no file on
+# any host: `training_data_register`). Whether a candidate that is no worse (AUC per window
+# not lower, calibration slope within bounds) is promoted on its own:
 MODEL_AUTO_PROMOTE = env_bool("MODEL_AUTO_PROMOTE", False)
 MODEL_CALIBRATION_SLOPE_BOUNDS = (0.8, 1.2)
 
