@@ -14,6 +14,7 @@ from predictions.models import (
     RunStatus,
     ScoringChunk,
     ScoringRun,
+    TrainingSnapshot,
 )
 from predictions.monitoring_selectors import latest_monitoring_run, latest_run_subquery
 from riskplatform.core.admin_mixins import (
@@ -334,3 +335,30 @@ class ModelMonitoringRunAdmin(ReadOnlyModelAdmin):
     @admin.display(description="Warnings")
     def warning_count(self, obj: ModelMonitoringRun) -> int:
         return len(obj.warnings or [])
+
+
+@admin.register(TrainingSnapshot)
+class TrainingSnapshotAdmin(ReadOnlyModelAdmin):
+    """Written by `training_snapshot_register` (training_data_register, train_models, the
+    demo); re-evaluation trains on the latest. The content itself is not shown."""
+
+    list_display = (
+        "snapshot_id", "label", "row_count", "short_fingerprint", "prevalence_summary",
+        "created_by", "created_at",
+    )  # fmt: skip
+    search_fields = ("label", "=fingerprint")
+    exclude = ("content",)
+    readonly_fields = ("prevalence_summary", "trained_versions")
+
+    @admin.display(description="Fingerprint")
+    def short_fingerprint(self, obj: TrainingSnapshot) -> str:
+        return obj.fingerprint[:12]
+
+    @admin.display(description="Prevalence")
+    def prevalence_summary(self, obj: TrainingSnapshot) -> str:
+        return " · ".join(f"{w} {share:.2%}" for w, share in obj.prevalence.items())
+
+    @admin.display(description="Versions trained on it")
+    def trained_versions(self, obj: TrainingSnapshot) -> str:
+        versions = ModelVersion.objects.filter(training_fingerprint=obj.fingerprint)
+        return ", ".join(versions.values_list("version", flat=True)) or "none"

@@ -448,6 +448,47 @@ class ModelMonitoringRun(models.Model):
         return f"Monitoring {self.run_id} of {self.model_version_id} ({self.status})"
 
 
+class TrainingSnapshotManager(models.Manager):
+    # The content is megabytes; only training reads it, and asks for it explicitly.
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().defer("content")
+
+
+class TrainingSnapshot(models.Model):
+    """Labelled training data, registered once and read by every worker on every host
+    (`training_snapshot_register`): the CSV as registered, gzip-compressed, so that decoding
+    gives exactly the frame the file gave. `fingerprint` is the sha256 that models_train
+    stores as a version's `training_fingerprint`. PostgreSQL refuses UPDATE (migration)."""
+
+    snapshot_id = models.BigAutoField(primary_key=True)
+    label = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64, unique=True)
+    row_count = models.IntegerField()
+    columns = ArrayField(models.TextField())
+    content = models.BinaryField(help_text="gzip-compressed CSV")
+    # {"30_day": share of rows admitted within 30 days, "60_day": ..., "90_day": ...}
+    prevalence = models.JSONField()
+    created_by = models.CharField(max_length=50)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    objects = TrainingSnapshotManager()
+
+    class Meta:
+        db_table = "training_snapshots"
+        base_manager_name = "objects"
+        ordering = ["-created_at", "-snapshot_id"]
+        constraints = [
+            CheckConstraint(
+                condition=Q(fingerprint__regex=r"^[0-9a-f]{64}$"),
+                name="training_snapshots_fingerprint_hex",
+            ),
+            CheckConstraint(condition=Q(row_count__gt=0), name="training_snapshots_rows_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Training snapshot {self.snapshot_id} ({self.label}, {self.row_count} rows)"
+
+
 from predictions.matviews import DeptRiskDistribution, OrgTierSummary  # noqa: E402
 
 __all__ = [
@@ -463,4 +504,5 @@ __all__ = [
     "RunStatus",
     "ScoringChunk",
     "ScoringRun",
+    "TrainingSnapshot",
 ]

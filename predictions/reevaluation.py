@@ -7,7 +7,6 @@ and compared with the active version. Promotion is a separate, guarded step.
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -26,6 +25,7 @@ from predictions.services import (
     model_version_insert,
     model_version_train,
 )
+from predictions.snapshot_selectors import training_snapshot_get
 from riskplatform.core.models import AuditEvent
 from riskplatform.core.services import audit_event_record
 
@@ -48,14 +48,14 @@ def model_version_next_label(base: str) -> str:
 def model_reevaluate(
     *,
     changed_by: str,
-    training_path: Path | None = None,
+    snapshot_id: int | None = None,
     candidate: str | None = None,
     seed: int = 0,
 ) -> ModelComparison:
     """Re-evaluate in this process (the CLI and tests): train or take a candidate, score
     everyone under it, compare. The scheduled task takes the same steps on workers."""
     run = model_reevaluation_start(
-        changed_by=changed_by, training_path=training_path, candidate=candidate, seed=seed,
+        changed_by=changed_by, snapshot_id=snapshot_id, candidate=candidate, seed=seed,
         dispatch=False,
     )  # fmt: skip
     population_score(run_id=run.pk)
@@ -65,7 +65,7 @@ def model_reevaluate(
 def model_reevaluation_start(
     *,
     changed_by: str,
-    training_path: Path | None = None,
+    snapshot_id: int | None = None,
     candidate: str | None = None,
     seed: int = 0,
     dispatch: bool = True,
@@ -75,10 +75,12 @@ def model_reevaluation_start(
     (the comparison then follows from the task that ends the run)."""
     baseline = active_model_version()
     if candidate is None:
+        # From PostgreSQL, not a file: the worker that runs this may be on any host.
+        snapshot = training_snapshot_get(snapshot_id=snapshot_id)
         candidate = model_version_next_label(baseline.version)
         model_version_train(
             version=candidate,
-            training_path=training_path or Path(settings.MODEL_TRAINING_DATA),
+            snapshot=snapshot,
             changed_by=changed_by,
             seed=seed,
         )

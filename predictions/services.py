@@ -2,7 +2,8 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from django.db import DatabaseError, connection, transaction
+import pandas as pd
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from patients.feature_contract import CURRENT_VERSION
@@ -13,11 +14,24 @@ from predictions.model_store import (
     bundle_serialise,
     model_bundle_load,
 )
-from predictions.models import UNFINISHED, ModelStatus, ModelVersion, Prediction, ScoringRun
+from predictions.models import (
+    UNFINISHED,
+    ModelStatus,
+    ModelVersion,
+    Prediction,
+    ScoringRun,
+    TrainingSnapshot,
+)
 from predictions.scoring import NEEDS_SCORE_SQL, patients_score
 from predictions.scoring_runs import population_score, scoring_run_create
+from predictions.snapshot_selectors import training_snapshot_frame
 from predictions.tiers import thresholds_fixed, thresholds_percentile, validate_thresholds
-from predictions.training import models_train, training_frame_read
+from predictions.training import (
+    LABELS,
+    models_train,
+    training_data_encode,
+    training_fingerprint,
+)
 from riskplatform.core.models import AuditEvent
 from riskplatform.core.services import audit_event_record
 
@@ -115,19 +129,71 @@ def model_version_insert(
     return model_version
 
 
+@transaction.atomic
+def training_snapshot_register(
+    *,
+    changed_by: str,
+    path: Path | None = None,
+    frame: pd.DataFrame | None = None,
+    label: str = "",
+) -> TrainingSnapshot:
+    """Store labelled training data (a CSV file, or a frame as its CSV) in PostgreSQL, where
+    every worker can read it. The data is checked by `training_frame_read` (same errors,
+    nothing written). Idempotent: data already registered returns its snapshot unchanged."""
+    if (path is None) == (frame is None):
+        raise ValueError("register a path or a frame, one of them")
+    label = (label or (path.name if path is not None else "data frame"))[:200]
+    data, content = training_data_encode(
+        path=path, frame=frame, name=path.name if path is not None else label
+    )
+    if data.empty:
+        raise ValueError(f"{label} has no rows")
+    fingerprint = training_fingerprint(data)
+    existing = TrainingSnapshot.objects.filter(fingerprint=fingerprint).first()
+    if existing is not None:
+        return existing
+    prevalence = {window: round(float(data[column].mean()), 4) for window, column in LABELS.items()}
+    try:
+        with transaction.atomic():  # a concurrent registration of the same data wins
+            snapshot = TrainingSnapshot.objects.create(
+                label=label, fingerprint=fingerprint, row_count=len(data),
+                columns=list(data.columns), content=content, prevalence=prevalence,
+                created_by=changed_by,
+            )  # fmt: skip
+    except IntegrityError:
+        return TrainingSnapshot.objects.get(fingerprint=fingerprint)
+    audit_event_record(
+        event_type=AuditEvent.TRAINING_DATA_REGISTERED,
+        changed_by=changed_by,
+        entity_type="TRAINING_SNAPSHOT",
+        entity_id=snapshot.pk,
+        new_values={"label": label, "fingerprint": fingerprint, "rows": len(data),
+                    "columns": len(data.columns), "bytes": len(content),
+                    "prevalence": prevalence},
+    )  # fmt: skip
+    return snapshot
+
+
 def model_version_train(
     *,
     version: str,
-    training_path: Path,
     changed_by: str,
+    snapshot: TrainingSnapshot | None = None,
+    training_path: Path | None = None,
     seed: int = 0,
     tier_mode: str = "fixed",
     max_iter: int = 300,
 ) -> ModelVersion:
-    """Train, evaluate on a held-out split and register a candidate version."""
+    """Train, evaluate on a held-out split and register a candidate version, on a training
+    snapshot; a file (`training_path`) is registered as one first, so that every trained
+    version's data is in PostgreSQL under its `training_fingerprint`."""
+    if (snapshot is None) == (training_path is None):
+        raise ValueError("train on a snapshot or on a file, one of them")
     if ModelVersion.objects.filter(version=version).exists():
         raise ValueError(f"model version {version} already exists")
-    frame = training_frame_read(training_path)
+    if snapshot is None:
+        snapshot = training_snapshot_register(path=training_path, changed_by=changed_by)
+    frame = training_snapshot_frame(snapshot=snapshot)
     outcome = models_train(frame=frame, seed=seed, max_iter=max_iter)
     thresholds = (
         thresholds_percentile(outcome.holdout_risks)
@@ -142,7 +208,10 @@ def model_version_train(
         tier_thresholds=thresholds,
         metrics=outcome.metrics,
         training_fingerprint=outcome.fingerprint,
-        notes=f"Trained on {training_path.name} ({len(frame)} rows), seed {seed}.",
+        notes=(
+            f"Trained on training snapshot {snapshot.pk} ({snapshot.label}, {len(frame)} rows), "
+            f"seed {seed}."
+        ),
     )
 
 

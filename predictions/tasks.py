@@ -69,12 +69,15 @@ def score_pending_task() -> dict:
 @shared_task(name="predictions.reevaluate", soft_time_limit=3600, time_limit=3660,
              **OUTAGE_RETRIES)  # fmt: skip
 @one_at_a_time("predictions.reevaluate")
-def reevaluate_task(candidate: str | None = None) -> dict:
-    """Weekly by default (beat, editable in the admin): train or take a candidate and plan
-    its scoring run; workers score it and the comparison follows when the run ends."""
+def reevaluate_task(candidate: str | None = None, snapshot_id: int | None = None) -> dict:
+    """Weekly by default (beat, editable in the admin): train a candidate on the latest
+    training snapshot (or `snapshot_id`), or take `candidate`, and plan its scoring run;
+    workers score it and the comparison follows when the run ends."""
     from predictions.reevaluation import model_reevaluation_start
 
-    run = model_reevaluation_start(changed_by="celery:reevaluate", candidate=candidate)
+    run = model_reevaluation_start(
+        changed_by="celery:reevaluate", candidate=candidate, snapshot_id=snapshot_id
+    )
     return {"run_id": run.pk, "candidate": run.model_version_id}
 
 

@@ -1,6 +1,8 @@
 """Train the three window models on a labelled file and evaluate them on a held-out split."""
 
+import gzip
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,12 +50,55 @@ def build_classifier(*, seed: int, max_iter: int = 300) -> CalibratedBooster:
     return CalibratedBooster(booster, folds=3)
 
 
+CSV_DTYPES = {"gender": str, "race": str}
+
+
 def training_frame_read(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype={"gender": str, "race": str})
+    return _required_columns_checked(pd.read_csv(path, dtype=CSV_DTYPES), name=path.name)
+
+
+def training_frame_parse(content: bytes, *, name: str) -> pd.DataFrame:
+    """What `training_frame_read` gives for a file holding `content`, with the same errors."""
+    return _required_columns_checked(pd.read_csv(io.BytesIO(content), dtype=CSV_DTYPES), name=name)
+
+
+def _required_columns_checked(frame: pd.DataFrame, *, name: str) -> pd.DataFrame:
     missing = [c for c in [*feature_names(), *LABELS.values()] if c not in frame.columns]
     if missing:
-        raise ValueError(f"{path.name} lacks required columns: {', '.join(missing)}")
+        raise ValueError(f"{name} lacks required columns: {', '.join(missing)}")
     return frame
+
+
+def training_fingerprint(frame: pd.DataFrame) -> str:
+    """sha256 of the rows' pandas hashes (the values in column order; not the index): a
+    version's `training_fingerprint` and the identity of its training snapshot."""
+    return hashlib.sha256(
+        pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+    ).hexdigest()
+
+
+def training_data_encode(
+    *, path: Path | None = None, frame: pd.DataFrame | None = None, name: str
+) -> tuple[pd.DataFrame, bytes]:
+    """The frame `training_frame_read` makes of `path` (or `frame` as a CSV) and a gzip of
+    that CSV, refused unless decoding the gzip gives back exactly the same frame."""
+    if path is not None:
+        frame = training_frame_read(path)
+        csv = path.read_bytes()  # the file's own bytes: re-parsing them is exact by design
+    else:
+        frame = frame.reset_index(drop=True)
+        csv = frame.to_csv(index=False).encode()
+    stored = training_frame_parse(csv, name=name)
+    if not (list(stored.columns) == list(frame.columns) and stored.equals(frame)):
+        raise ValueError(
+            f"{name} does not read back exactly from CSV (a compressed file, or a frame whose "
+            "types or floats a CSV changes); register the plain CSV file instead"
+        )
+    return stored, gzip.compress(csv, compresslevel=6, mtime=0)
+
+
+def training_data_decode(content: bytes, *, name: str) -> pd.DataFrame:
+    return training_frame_parse(gzip.decompress(content), name=name)
 
 
 def models_train(
@@ -81,10 +126,7 @@ def models_train(
         "drift_reference": drift_reference_build(features.iloc[train], risks),
         "windows": {w: window_metrics(holdout_frame, w, risks[w]) for w in WINDOWS},
     }
-    fingerprint = hashlib.sha256(
-        pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
-    ).hexdigest()
-    return TrainingOutcome(models, encoding, metrics, risks, fingerprint)
+    return TrainingOutcome(models, encoding, metrics, risks, training_fingerprint(frame))
 
 
 def window_metrics(frame: pd.DataFrame, window: str, risk: np.ndarray) -> dict:

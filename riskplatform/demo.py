@@ -1,7 +1,8 @@
 """The seed's Scenario 1 on demo data, from nothing to filled views, through the real paths:
-generate a cohort file, import it, train and register v1.0, score, activate, refresh; then a
-simulated past quarter (riskplatform/demo_outcomes.py) so that realised ROI and model
-monitoring have outcomes to show."""
+generate a cohort file, import it, register the training file as a snapshot, train and
+register v1.0 on it, score, activate, refresh; then a simulated past quarter
+(riskplatform/demo_outcomes.py) so that realised ROI and model monitoring have outcomes to
+show."""
 
 import logging
 from dataclasses import dataclass
@@ -19,7 +20,11 @@ from predictions.models import ModelVersion, Prediction
 from predictions.monitoring_services import model_version_monitor
 from predictions.outcomes import outcomes_evaluate
 from predictions.scoring_runs import population_score, scoring_run_create
-from predictions.services import model_version_activate, model_version_train
+from predictions.services import (
+    model_version_activate,
+    model_version_train,
+    training_snapshot_register,
+)
 from riskplatform.demo_outcomes import demo_period_simulate
 
 logger = logging.getLogger(__name__)
@@ -55,8 +60,8 @@ def demo_bootstrap(
     progress=None,
 ) -> DemoCounts:
     """Each step is its own service with its own transaction; re-running after a failure
-    picks up where it stopped (import and scoring are idempotent, training is skipped when
-    the version exists)."""
+    picks up where it stopped (import, snapshot registration and scoring are idempotent,
+    training is skipped when the version exists)."""
     say = progress or logger.info
     files = cohort_write(
         out_dir=out_dir, patients=patients, seed=seed, training_patients=training_patients
@@ -64,9 +69,14 @@ def demo_bootstrap(
     say(f"Generated {files.x_test} and {files.training}")
     result = patients_import(path=files.x_test, source=DataSource.X_TEST, changed_by=changed_by)
     say(f"Imported {result.rows} patients ({result.created} new)")
+    # In PostgreSQL, so that re-evaluation on any worker host trains on it (no file needed).
+    snapshot = training_snapshot_register(
+        path=files.training, label=f"demo training sample (seed {seed})", changed_by=changed_by
+    )
+    say(f"Registered {files.training.name} as training snapshot {snapshot.pk}")
     if not ModelVersion.objects.filter(version=DEMO_VERSION).exists():
         model_version_train(
-            version=DEMO_VERSION, training_path=files.training, changed_by=changed_by, seed=seed
+            version=DEMO_VERSION, snapshot=snapshot, changed_by=changed_by, seed=seed
         )
         say(f"Trained and registered {DEMO_VERSION}")
     demo_quarter_play(

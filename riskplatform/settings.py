@@ -232,12 +232,9 @@ SCORING_REDISPATCH_SECONDS = env_int("SCORING_REDISPATCH_SECONDS", 120)
 # Tasks retry a database outage with a backoff (5 s, 10 s, 20 s, …) that grows to this.
 TASK_RETRY_BACKOFF_MAX_SECONDS = env_int("TASK_RETRY_BACKOFF_MAX_SECONDS", 300)
 
-# Re-evaluation: where the labelled training file lives, and whether a candidate that is no
-# worse (AUC per window not lower, calibration slope within bounds) is promoted on its own.
-MODEL_TRAINING_DATA = env_str(
-    "MODEL_TRAINING_DATA",
-    str(Path(env_str("RISKPLATFORM_DATA_DIR", str(BASE_DIR / ".data"))) / "demo" / "training.csv"),
-)
+# Re-evaluation trains on the latest registered training snapshot, in PostgreSQL (no file on
+# any host: `training_data_register`). Whether a candidate that is no worse (AUC per window
+# not lower, calibration slope within bounds) is promoted on its own:
 MODEL_AUTO_PROMOTE = env_bool("MODEL_AUTO_PROMOTE", False)
 MODEL_CALIBRATION_SLOPE_BOUNDS = (0.8, 1.2)
 

@@ -5,8 +5,10 @@ import factory
 
 from finance.models import FinancialProjection
 from patients.models import DataSource, Department, Patient, PatientFeatures
-from predictions.models import ModelStatus, ModelVersion, Prediction
+from predictions.models import ModelStatus, ModelVersion, Prediction, TrainingSnapshot
+from predictions.training import LABELS, training_data_encode, training_fingerprint
 from riskplatform.core.windows import DAYS_IN_WINDOW, TIER_LABELS
+from tests.predictions.toy_data import toy_training_frame
 
 DEFAULT_THRESHOLDS = {"mode": "fixed", **{w: [0.10, 0.25, 0.50, 0.75] for w in DAYS_IN_WINDOW}}
 
@@ -75,6 +77,26 @@ class ModelVersionFactory(factory.django.DjangoModelFactory):
     tier_thresholds = DEFAULT_THRESHOLDS
     artifact = factory.LazyAttribute(lambda o: f"artifact of {o.version}".encode())
     artifact_sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.artifact).hexdigest())
+
+
+class TrainingSnapshotFactory(factory.django.DjangoModelFactory):
+    """A toy frame stored as a snapshot directly (the service is tested on its own)."""
+
+    class Meta:
+        model = TrainingSnapshot
+
+    class Params:
+        frame = factory.LazyFunction(lambda: toy_training_frame(n=200))
+
+    label = factory.Sequence(lambda n: f"toy snapshot {n}")
+    fingerprint = factory.LazyAttribute(lambda o: training_fingerprint(o.frame))
+    row_count = factory.LazyAttribute(lambda o: len(o.frame))
+    columns = factory.LazyAttribute(lambda o: list(o.frame.columns))
+    content = factory.LazyAttribute(lambda o: training_data_encode(frame=o.frame, name=o.label)[1])
+    prevalence = factory.LazyAttribute(
+        lambda o: {w: round(float(o.frame[c].mean()), 4) for w, c in LABELS.items()}
+    )
+    created_by = "test"
 
 
 def tier_for(score: Decimal) -> int:

@@ -17,9 +17,11 @@ from predictions.models import (
     Prediction,
     PredictionOutcome,
     ScoringRun,
+    TrainingSnapshot,
 )
 from riskplatform.core.api_auth import api_client_create
 from riskplatform.core.models import AccessEvent, AuditLog
+from tests.factories import TrainingSnapshotFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +40,7 @@ READ_ONLY = {
     ModelComparison,
     RoiPositivePatient,
     ScoringRun,
+    TrainingSnapshot,
 }
 
 
@@ -71,6 +74,7 @@ def test_every_platform_table_and_view_is_registered():
         "interventions",
         "prediction_outcomes",
         "model_monitoring_runs",
+        "training_snapshots",
     }
 
 
@@ -109,6 +113,7 @@ def _closing_the_loop_rows() -> None:
     ModelMonitoringRun.objects.create(model_version_id="v1.0", status="succeeded",
                                       warnings=[{"kind": "auc", "message": "x"}],
                                       created_by="test")  # fmt: skip
+    TrainingSnapshotFactory()
 
 
 @pytest.mark.parametrize("model", sorted(READ_ONLY, key=str), ids=lambda m: m._meta.db_table)

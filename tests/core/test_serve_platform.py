@@ -27,7 +27,7 @@ def test_serve_platform_starts_everything_and_stops_on_ctrl_c(tmp_path):
         "ADMIN_USERNAME": "smoke-admin",
         "HTTPS": "0",
         "DEBUG": "0",
-        "RISKPLATFORM_DEMO": "0",  # the demo load has its own test (tests/test_demo.py)
+        "RISKPLATFORM_DEMO": "0",  # the demo load has its own test (tests/core/test_demo.py)
     }
     manage = [sys.executable, "manage.py"]
     server = subprocess.Popen(  # noqa: S603

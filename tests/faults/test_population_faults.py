@@ -12,6 +12,7 @@ import psutil
 import psycopg
 import pytest
 from django.db import connection, transaction
+from tests.faults.processes import celery_beat, celery_worker
 
 from riskplatform.celery import app
 from tests.faults.census import run_census
@@ -22,7 +23,6 @@ from tests.faults.population import (
     run_planned,
     toy_version_activate,
 )
-from tests.faults.processes import celery_beat, celery_worker
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.faults]
 
@@ -201,8 +201,9 @@ def _lease_expired(run_id: int, chunk_no: int) -> bool:
 @pytest.mark.django_db(transaction=True)
 def test_a_run_resumes_by_itself_after_postgresql_was_down_for_30_seconds(scoring, tmp_path):
     """Workers and beat on a private PostgreSQL, stopped (immediate: a crash) mid-run."""
-    from riskplatform.core.db import database_url
     from tests.faults.postgres import PrivatePostgres
+
+    from riskplatform.core.db import database_url
 
     population_create(3000)
     run = run_planned(chunk_size=50)
@@ -247,10 +248,11 @@ def _send_run_tasks(run_id: int, *, copies: int, client=None) -> None:
 def test_workers_keep_running_through_a_redis_restart_and_a_lost_queued_run_completes(
     scoring, tmp_path, toy_models
 ):
-    from predictions.services import model_version_register
-    from predictions.scoring_runs import scoring_run_create, scoring_run_dispatch
     from tests.faults.processes import celery_client
     from tests.faults.servers import PrivateRedis
+
+    from predictions.scoring_runs import scoring_run_create, scoring_run_dispatch
+    from predictions.services import model_version_register
 
     population_create(3000)
     first = run_planned(chunk_size=50)
