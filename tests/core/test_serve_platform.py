@@ -57,7 +57,8 @@ def test_serve_platform_starts_everything_and_stops_on_ctrl_c(tmp_path):
         assert login_line.startswith("Admin login: smoke-admin / "), login_line
         assert (tmp_path / "admin_password").read_text() in login_line
 
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=10) as page:
+        # The port opens before the gunicorn worker has booted: on a busy machine that takes time.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=60) as page:
             assert page.status == 200
             assert b"Log in | Risk platform" in page.read()
 

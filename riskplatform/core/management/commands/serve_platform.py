@@ -62,14 +62,14 @@ class Command(BaseCommand):
         # Print the URL only once the web server accepts connections.
         alive = lambda: supervisor.alive("web") and not supervisor.stopping.is_set()  # noqa: E731
         if port_wait(host, port, alive=alive):
-            url = f"http://{host}:{port}/workspace/"
-            self.stdout.write(self.style.SUCCESS(f"\nRisk platform running at {url}"))
-            self.stdout.write(f"Admin site: http://{host}:{port}/admin/")
-            if password:
-                self.stdout.write(f"Admin login: {username} / {password}")
-            else:
-                self.stdout.write(f"Admin login: {username} (password set earlier)")
-            self.stdout.write("Press Ctrl-C to stop.\n")
+            login = f"{username} / {password}" if password else f"{username} (password set earlier)"
+            # One write, so that the children's log lines cannot land inside the block.
+            self.stdout.write("\n".join([
+                self.style.SUCCESS(f"\nRisk platform running at http://{host}:{port}/workspace/"),
+                f"Admin site: http://{host}:{port}/admin/",
+                f"Admin login: {login}",
+                "Press Ctrl-C to stop.\n",
+            ]))  # fmt: skip
             self.stdout.flush()
         exit_code = supervisor.supervise()
         self.stdout.write("Stopped web, worker and beat.")
