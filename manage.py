@@ -9,6 +9,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "riskplatform.settings")
     from django.core.management import execute_from_command_line
 
+    from riskplatform.env import settings_or_exit
+
+    settings_or_exit()  # one line naming a missing variable, not a traceback
     execute_from_command_line(sys.argv)
 
 

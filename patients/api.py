@@ -1,9 +1,11 @@
 """POST /api/admissions/: an EHR reports admissions (the outcomes predictions are judged
 against). One admission object, or {"admissions": [...]}; all rows or none. docs/outcomes.md.
+Idempotent per Idempotency-Key (riskplatform/core/idempotency.py).
 """
 
 import json
 from decimal import Decimal
+from functools import partial
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
@@ -11,6 +13,16 @@ from django.views.decorators.http import require_POST
 from patients.admissions import AdmissionsRejected, AdmissionsResult, admissions_record
 from patients.models import AdmissionSource
 from riskplatform.core.api_auth import api_actor, api_client_required, api_errors
+from riskplatform.core.idempotency import (
+    ApiAnswer,
+    InvalidIdempotencyKey,
+    SubmissionKey,
+    api_submission_answer,
+    idempotency_key_from,
+    request_fingerprint,
+)
+
+ADMISSIONS_ENDPOINT = "admissions"
 
 MAX_ROWS = 5000  # per request: larger loads go through the file import
 
@@ -62,17 +74,27 @@ def admissions_create_view(request: HttpRequest) -> JsonResponse:
     if isinstance(rows, str):
         return api_errors({"__all__": [rows]})
     try:
-        result = admissions_record(
-            rows=rows, changed_by=api_actor(request), source=AdmissionSource.API
-        )
+        key = idempotency_key_from(request)
+    except InvalidIdempotencyKey as exc:
+        return api_errors({"__all__": [str(exc)]})
+    answer = api_submission_answer(
+        api_client=request.api_client,
+        keys=[SubmissionKey(ADMISSIONS_ENDPOINT, key)] if key else [],
+        fingerprint=request_fingerprint(payload),
+        submit=partial(_admissions_submit, rows=rows, changed_by=api_actor(request)),
+    )
+    return JsonResponse(answer.body, status=answer.status)
+
+
+def _admissions_submit(*, rows: list, changed_by: str) -> ApiAnswer:
+    try:
+        result = admissions_record(rows=rows, changed_by=changed_by, source=AdmissionSource.API)
     except AdmissionsRejected as rejected:
-        return api_errors(
-            {
-                "__all__": [str(rejected)],
-                "rows": [
-                    {"row": e.row, "field": e.column, "value": e.value, "reason": e.reason}
-                    for e in rejected.errors
-                ],
-            }
-        )
-    return JsonResponse(_answer(result), status=201)
+        return ApiAnswer(400, {"errors": {
+            "__all__": [str(rejected)],
+            "rows": [
+                {"row": e.row, "field": e.column, "value": e.value, "reason": e.reason}
+                for e in rejected.errors
+            ],
+        }})  # fmt: skip
+    return ApiAnswer(201, _answer(result))

@@ -1,7 +1,9 @@
 """One settings module for web, worker and beat, driven by environment variables.
 
-Required: DATABASE_URL, REDIS_URL, SECRET_KEY. The README's run and test commands set all
-three (an embedded PostgreSQL and Redis under .data/) when they are not already set.
+Required: DATABASE_URL, REDIS_URL, SECRET_KEY. A process started without one of them stops
+with a message naming it. Only the development launcher (bin/run, bin/test, bin/manage)
+fills them in, with embedded servers under .data/ (docs/operations.md, "Development servers
+vs production").
 """
 
 from datetime import timedelta
@@ -9,13 +11,23 @@ from pathlib import Path
 
 import dj_database_url
 
-from riskplatform.env import env_bool, env_int, env_list, env_required, env_str
+from riskplatform.env import env_bool, env_int, env_list, env_required_all, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-_HINT = "Start through bin/run or bin/test, which provide embedded defaults, or export it."
+# Lower-case names: helpers, not settings (Django takes only upper-case names as settings).
+_required = env_required_all(
+    ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"),
+    "Set it in the environment (docs/operations.md). For development on this machine, bin/run, "
+    "bin/test and bin/manage start embedded servers and keep a key under .data/ instead.",
+)
+# "production" makes platform_status fail on development servers and the development
+# launcher refuse to run (docs/operations.md, "Development servers vs production").
+RISKPLATFORM_ENV = env_str("RISKPLATFORM_ENV", "development")
+# Where local files live: the demo cohort, generated cohorts, the admin password file.
+DATA_DIR = Path(env_str("RISKPLATFORM_DATA_DIR", str(BASE_DIR / ".data")))
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_required("SECRET_KEY", _HINT)
+SECRET_KEY = _required["SECRET_KEY"]
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -27,18 +39,22 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    # Before django_pgviews: both define `migrate`, and the first app's command is the one
+    # run (core's extends django_pgviews' with the session timeouts lifted).
+    "riskplatform.core",
     "django_pgviews",
     "simple_history",
     "django_celery_beat",
     "csp",
     "axes",
-    "riskplatform.core",
     "patients",
     "predictions",
     "finance",
 ]
 
 MIDDLEWARE = [
+    # First: turns a database or broker outage in a JSON API view into a JSON 503.
+    "riskplatform.core.api_failures.ApiFailureMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -75,14 +91,45 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        env_required("DATABASE_URL", _HINT),
+        _required["DATABASE_URL"],
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
+# Connections that notice a dead peer instead of hanging (docs/operations.md, "Connections and
+# timeouts"); seconds. libpq's keepalives and tcp_user_timeout apply to TCP, not to a Unix
+# socket. The server-side settings travel in the startup packet's `options`; `migrate` lifts
+# the two timeouts for its own session (riskplatform/core/management/commands/migrate.py).
+_db_keepalives = {
+    "idle": env_int("DB_KEEPALIVES_IDLE", 30),
+    "interval": env_int("DB_KEEPALIVES_INTERVAL", 10),
+    "count": env_int("DB_KEEPALIVES_COUNT", 3),
+}
+_db_tcp_user_timeout_ms = env_int("DB_TCP_USER_TIMEOUT", 30) * 1000
+_db_session = {
+    "statement_timeout": env_int("DB_STATEMENT_TIMEOUT", 300) * 1000,
+    "idle_in_transaction_session_timeout": env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT", 60) * 1000,
+    "tcp_keepalives_idle": _db_keepalives["idle"],
+    "tcp_keepalives_interval": _db_keepalives["interval"],
+    "tcp_keepalives_count": _db_keepalives["count"],
+    "tcp_user_timeout": _db_tcp_user_timeout_ms,
+}
+_db_url_options = DATABASES["default"].get("OPTIONS", {})
+DATABASES["default"]["OPTIONS"] = {
+    "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 10),
+    "keepalives": 1,
+    **{f"keepalives_{name}": seconds for name, seconds in _db_keepalives.items()},
+    "tcp_user_timeout": _db_tcp_user_timeout_ms,
+    # Parameters given in DATABASE_URL win (and its own `options` come last, so they do too).
+    **_db_url_options,
+    "options": " ".join(
+        [*(f"-c {name}={value}" for name, value in _db_session.items()),
+         _db_url_options.get("options", "")]
+    ).strip(),
+}  # fmt: skip
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_required("REDIS_URL", _HINT)
+REDIS_URL = _required["REDIS_URL"]
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -257,6 +304,12 @@ MONITORING_MIN_POPULATION = env_int("MONITORING_MIN_POPULATION", 100)
 # while a comparison against the active version is younger than the cooldown.
 REEVALUATION_RETRAIN_ON_WARNING = env_bool("REEVALUATION_RETRAIN_ON_WARNING", False)
 REEVALUATION_RETRAIN_COOLDOWN_DAYS = env_int("REEVALUATION_RETRAIN_COOLDOWN_DAYS", 7)
+
+# The JSON API during outages and retries (docs/operations.md, "Outages and retries"): a
+# database or broker failure answers 503 with Retry-After; a submission's first answer is kept
+# for API_IDEMPOTENCY_KEY_HOURS and given again to a retry with the same Idempotency-Key.
+API_RETRY_AFTER_SECONDS = env_int("API_RETRY_AFTER_SECONDS", 10)
+API_IDEMPOTENCY_KEY_HOURS = env_int("API_IDEMPOTENCY_KEY_HOURS", 24)
 
 # Who the platform names as the actor of writes made outside a web request.
 SYSTEM_ACTOR = "system"

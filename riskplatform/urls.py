@@ -21,3 +21,7 @@ urlpatterns = [
     path("api/patients/", patients_create_view, name="api-patients-create"),
     path("api/admissions/", admissions_create_view, name="api-admissions-create"),
 ]
+
+# JSON, not HTML, on the API (riskplatform/core/api_failures.py); pages keep Django's own.
+handler404 = "riskplatform.core.api_failures.page_not_found"
+handler500 = "riskplatform.core.api_failures.server_error"

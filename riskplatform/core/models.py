@@ -111,3 +111,38 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.get_action_display()} {self.report}".strip()
+
+
+class ApiIdempotencyKey(models.Model):
+    """The first answer to an API submission, given again to a retry instead of repeating
+    the submission (docs/operations.md, "Outages and retries").
+
+    One row per client, endpoint and key: the Idempotency-Key header, or for a patient
+    submitted with an external_id, that id (endpoint "patients:external_id"). The row is
+    inserted before the submission's writes and completed with the answer in the same
+    transaction, so PostgreSQL's unique index makes a concurrent twin wait for the first and
+    then read its answer. Answers name patients by patient_uuid only. Rows older than
+    API_IDEMPOTENCY_KEY_HOURS are ignored and purged hourly.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    api_client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.CharField(max_length=30)
+    key = models.CharField(max_length=255)
+    request_sha256 = models.CharField(max_length=64)
+    # Empty only inside the transaction that claims the key; nobody else ever sees that.
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "api_idempotency_keys"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_client", "endpoint", "key"], name="api_idempotency_key_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idx_api_idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"

@@ -1,10 +1,26 @@
+import os
 import time
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
 from django.db import connection
 
 from riskplatform.celery import app
+
+EMBEDDED_MARKER = "RISKPLATFORM_EMBEDDED"  # set by riskplatform/core/embedded.py
+_EMBEDDED_WHAT = {
+    "DATABASE_URL": "PostgreSQL",
+    "REDIS_URL": "Redis",
+    "SECRET_KEY": "SECRET_KEY (a key kept under .data/)",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    state: str  # "ok", "down" or "warn"
+    detail: str
 
 
 def _ping_workers(*, timeout: float) -> tuple[list[str], str]:
@@ -22,23 +38,63 @@ def _ping_workers(*, timeout: float) -> tuple[list[str], str]:
             return workers, reason
 
 
-def platform_status(*, worker_timeout: float = 3.0) -> dict[str, tuple[bool, str]]:
-    """Whether PostgreSQL, Redis and at least one Celery worker answer, with a detail each."""
-    status: dict[str, tuple[bool, str]] = {}
+def _postgresql() -> Check:
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            status["postgresql"] = (True, f"PostgreSQL {cursor.fetchone()[0]}")
+            cursor.execute(
+                "SELECT current_setting('server_version'), current_database(), current_user,"
+                " inet_server_addr()::text, inet_server_port(), current_setting('port')"
+            )
+            version, database, user, address, tcp_port, port = cursor.fetchone()
     except Exception as exc:  # any failure means "down", with the reason shown
-        status["postgresql"] = (False, str(exc).strip())
+        return Check("postgresql", "down", str(exc).strip())
+    # No server address: a Unix socket, in the directory the settings name.
+    where = (
+        f"{address.split('/')[0]}:{tcp_port}"
+        if address
+        else f"Unix socket in {connection.settings_dict['HOST'] or 'the default directory'},"
+        f" port {port}"
+    )
+    return Check(
+        "postgresql", "ok", f"PostgreSQL {version} at {where}, database {database}, user {user}"
+    )
+
+
+def _redis() -> Check:
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    kwargs = client.connection_pool.connection_kwargs
+    where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
     try:
-        info = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).info("server")
-        status["redis"] = (True, f"Redis {info['redis_version']}")
+        info = client.info("server")
     except redis.RedisError as exc:
-        status["redis"] = (False, str(exc))
+        return Check("redis", "down", f"{where}: {exc}")
+    return Check(
+        "redis", "ok", f"Redis {info['redis_version']} at {where}, database {kwargs.get('db', 0)}"
+    )
+
+
+def embedded_services() -> list[str]:
+    """What the development launcher filled in for this process ([] in production)."""
+    names = os.environ.get(EMBEDDED_MARKER, "").split(",")
+    return [_EMBEDDED_WHAT[name] for name in _EMBEDDED_WHAT if name in names]
+
+
+def platform_status(*, worker_timeout: float = 3.0) -> list[Check]:
+    """Which PostgreSQL and Redis this process reached, whether a Celery worker answers, and
+    a warning when any of them is a development server of the launcher."""
+    checks = [_postgresql(), _redis()]
     workers, reason = _ping_workers(timeout=worker_timeout)
     if workers:
-        status["celery workers"] = (True, f"{len(workers)} answered ping: {', '.join(workers)}")
+        checks.append(
+            Check("celery workers", "ok", f"{len(workers)} answered ping: {', '.join(workers)}")
+        )
     else:
-        status["celery workers"] = (False, reason)
-    return status
+        checks.append(Check("celery workers", "down", reason))
+    embedded = embedded_services()
+    if embedded:
+        checks.append(Check(
+            "development servers", "warn",
+            f"{', '.join(embedded)} from the development launcher (bin/run, bin/test, "
+            "bin/manage), because the variables were unset; never for production",
+        ))  # fmt: skip
+    return checks

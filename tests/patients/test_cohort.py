@@ -291,3 +291,24 @@ def test_generate_cohort_command_writes_three_files(tmp_path):
     lines = out.getvalue().splitlines()
     assert {line.rsplit("/", 1)[-1] for line in lines[:3]} == names
     assert lines[3].startswith("500 patients") and "chf" in lines[3]
+
+
+def test_generate_cohort_writes_under_riskplatform_data_dir_by_default(tmp_path):
+    # A real process: the default comes from the environment it starts with.
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "generate_cohort", "--patients", "20", "--seed", "1",
+         "--training-patients", "20"],
+        cwd=settings.BASE_DIR, env={**os.environ, "RISKPLATFORM_DATA_DIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in (tmp_path / "demo").iterdir()} == {
+        "X_test.csv", "training.csv", "X_test_truth.csv"
+    }  # fmt: skip
+    assert done.stdout.splitlines()[0] == str(tmp_path / "demo" / "X_test.csv")

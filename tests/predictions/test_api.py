@@ -111,8 +111,12 @@ def test_without_an_active_model_the_patient_waits_and_is_scored_later(client, t
     assert pending_patients_score(changed_by="celery:score_pending") is None
 
 
-def test_a_duplicate_external_id_is_a_field_error(client, token, active_version):
-    assert _post(client, _payload(), token=token).status_code == 201
-    response = _post(client, _payload(), token=token)
-    assert response.status_code == 400
+def test_a_known_external_id_with_other_values_is_a_conflict(client, token, active_version):
+    first = _post(client, _payload(), token=token)
+    assert first.status_code == 201
+    again = _post(client, _payload(), token=token)  # a retry: the first answer again
+    assert (again.status_code, again.json()) == (201, first.json())
+    response = _post(client, _payload(age="73"), token=token)
+    assert response.status_code == 409
     assert list(response.json()["errors"]) == ["external_id"]
+    assert Patient.objects.count() == 1

@@ -19,7 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--patients", type=int, required=True)
         parser.add_argument("--seed", type=int, required=True)
         parser.add_argument("--training-patients", type=int, default=20_000)
-        parser.add_argument("--out-dir", type=Path, default=settings.BASE_DIR / ".data" / "demo")
+        parser.add_argument(
+            "--out-dir",
+            type=Path,
+            default=settings.DATA_DIR / "demo",
+            help="default: RISKPLATFORM_DATA_DIR/demo (.data/demo when unset)",
+        )
         parser.add_argument(
             "--admissions-scored-on",
             type=date.fromisoformat,

@@ -1,13 +1,31 @@
+import sys
+
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from riskplatform.benchmarks.database import throwaway_database
 from riskplatform.benchmarks.machine import machine_description
 from riskplatform.benchmarks.pipeline import pipeline_benchmark
+from riskplatform.benchmarks.sandbox import SandboxUnavailable, inside_sandbox, run_in_sandbox
 
 
 class Command(BaseCommand):
-    help = "Measure the platform and print figures (runs in a throwaway database)."
+    help = (
+        "Measure the platform and print figures (in a sandbox: a throwaway database, its own "
+        "Redis database, temporary folder and process group; riskplatform/benchmarks/sandbox.py)."
+    )
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        if inside_sandbox():
+            return super().run_from_argv(argv)
+        # Run again as a child inside the sandbox, whose environment its settings then read.
+        try:
+            code = run_in_sandbox([sys.executable, str(settings.BASE_DIR / "manage.py"),
+                                   *argv[1:]])  # fmt: skip
+        except SandboxUnavailable as exc:
+            sys.stderr.write(f"benchmark: {exc}\n")
+            code = 2
+        sys.exit(code)
 
     def add_arguments(self, parser) -> None:
         benchmarks = parser.add_subparsers(dest="benchmark", required=True)
@@ -33,6 +51,8 @@ class Command(BaseCommand):
         outcomes.add_argument("--repeats", type=int, default=5)
 
     def handle(self, *args, benchmark: str, **options) -> None:
+        if not inside_sandbox():
+            raise CommandError("run benchmarks as `manage.py benchmark …`, which sandboxes them")
         with throwaway_database():
             machine = machine_description()
             if benchmark == "pipeline":

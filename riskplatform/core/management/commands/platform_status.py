@@ -1,18 +1,29 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from riskplatform.core.selectors import platform_status
 
 
 class Command(BaseCommand):
-    help = "Check PostgreSQL, Redis and the Celery workers; exit non-zero if one is down."
+    help = (
+        "Show which PostgreSQL and Redis this host reaches and whether a Celery worker "
+        "answers; exit non-zero if one is down, or if a development server is in use with "
+        "RISKPLATFORM_ENV=production."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--timeout", type=float, default=3.0)
 
     def handle(self, *args, timeout: float, **options) -> None:
-        status = platform_status(worker_timeout=timeout)
-        for name, (ok, detail) in status.items():
-            mark = self.style.SUCCESS("ok  ") if ok else self.style.ERROR("DOWN")
-            self.stdout.write(f"{mark} {name}: {detail}")
-        if not all(ok for ok, _ in status.values()):
+        checks = platform_status(worker_timeout=timeout)
+        marks = {
+            "ok": self.style.SUCCESS("ok  "),
+            "down": self.style.ERROR("DOWN"),
+            "warn": self.style.WARNING("WARN"),
+        }
+        for check in checks:
+            self.stdout.write(f"{marks[check.state]} {check.name}: {check.detail}")
+        if any(check.state == "down" for check in checks):
             raise CommandError("one or more services are down")
+        if settings.RISKPLATFORM_ENV == "production" and any(c.state == "warn" for c in checks):
+            raise CommandError("RISKPLATFORM_ENV=production but development servers are in use")

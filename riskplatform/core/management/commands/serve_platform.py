@@ -1,15 +1,11 @@
 """Start the whole platform: web (gunicorn), a Celery worker and Celery beat.
 
-Migrates, collects static files and makes sure an admin login exists first. Ctrl-C (or
-SIGTERM) stops all three; if one of them dies, the others are stopped too.
+Migrates, collects static files and makes sure an admin login exists first. A child that dies
+is restarted (riskplatform/core/supervisor.py); Ctrl-C or SIGTERM stops all three.
 """
 
 import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -17,14 +13,8 @@ from django.core.management.base import BaseCommand
 
 from riskplatform.core.net import port_wait
 from riskplatform.core.services import admin_user_ensure
+from riskplatform.core.supervisor import Supervisor, platform_commands, web_environment
 from riskplatform.demo import demo_bootstrap, demo_is_loaded
-
-STOP_GRACE_SECONDS = 15
-
-
-def _stop_on_sigterm(signum, frame) -> None:
-    # SIGTERM (a service manager stopping us) takes the same path as Ctrl-C.
-    raise KeyboardInterrupt
 
 
 class Command(BaseCommand):
@@ -47,7 +37,7 @@ class Command(BaseCommand):
     ):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
-        data_dir = Path(os.environ.get("RISKPLATFORM_DATA_DIR", settings.BASE_DIR / ".data"))
+        data_dir = settings.DATA_DIR
         data_dir.mkdir(parents=True, exist_ok=True)
         if not no_demo and not demo_is_loaded():
             self.stdout.write("First start: loading the demo cohort (about half a minute)…")
@@ -58,68 +48,30 @@ class Command(BaseCommand):
             credentials_path=data_dir / "admin_password",
         )
 
-        python = sys.executable
-        commands = {
-            "web": [
-                python, "-m", "gunicorn", "riskplatform.wsgi",
-                "--bind", f"{host}:{port}",
-                "--workers", str(web_workers),
-                "--access-logfile", "-",
-            ],
-            "worker": [
-                python, "-m", "celery", "-A", "riskplatform", "worker",
-                "--loglevel", "INFO", "--concurrency", str(worker_concurrency),
-            ],
-            "beat": [python, "-m", "celery", "-A", "riskplatform", "beat", "--loglevel", "INFO"],
-        }  # fmt: skip
-        # One OpenMP thread per web process: with several workers on few cores, OpenMP's
-        # spinning threads starve each other (measured: 5x slower under 8 concurrent clients).
-        web_env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-        children = {
-            name: subprocess.Popen(cmd, env=web_env if name == "web" else None)  # noqa: S603
-            for name, cmd in commands.items()
-        }
+        supervisor = Supervisor(
+            platform_commands(host=host, port=port, web_workers=web_workers,
+                              worker_concurrency=worker_concurrency),
+            envs={"web": web_environment()},
+            say=lambda line: self.stderr.write(line) or self.stderr.flush(),
+        )  # fmt: skip
+        # Ctrl-C (the terminal's whole group), SIGTERM (a service manager) and SIGINT from the
+        # launcher all take one path; a second signal while stopping changes nothing.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, supervisor.request_stop)
+        supervisor.start()
         # Print the URL only once the web server accepts connections.
-        port_wait(host, port, alive=lambda: children["web"].poll() is None)
-
-        url = f"http://{host}:{port}/workspace/"
-        self.stdout.write(self.style.SUCCESS(f"\nRisk platform running at {url}"))
-        self.stdout.write(f"Admin site: http://{host}:{port}/admin/")
-        if password:
-            self.stdout.write(f"Admin login: {username} / {password}")
-        else:
-            self.stdout.write(f"Admin login: {username} (password set earlier)")
-        self.stdout.write("Press Ctrl-C to stop.\n")
-
-        signal.signal(signal.SIGTERM, _stop_on_sigterm)
-        exit_code = 0
-        try:
-            while True:
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        self.stderr.write(
-                            f"{name} stopped (exit code {child.returncode}); stopping the rest."
-                        )
-                        exit_code = child.returncode or 1
-                        raise KeyboardInterrupt
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self._stop(children)
+        alive = lambda: supervisor.alive("web") and not supervisor.stopping.is_set()  # noqa: E731
+        if port_wait(host, port, alive=alive):
+            login = f"{username} / {password}" if password else f"{username} (password set earlier)"
+            # One write, so that the children's log lines cannot land inside the block.
+            self.stdout.write("\n".join([
+                self.style.SUCCESS(f"\nRisk platform running at http://{host}:{port}/workspace/"),
+                f"Admin site: http://{host}:{port}/admin/",
+                f"Admin login: {login}",
+                "Press Ctrl-C to stop.\n",
+            ]))  # fmt: skip
+            self.stdout.flush()
+        exit_code = supervisor.supervise()
+        self.stdout.write("Stopped web, worker and beat.")
         if exit_code:
             raise SystemExit(exit_code)
-
-    def _stop(self, children: dict[str, subprocess.Popen]) -> None:
-        for child in children.values():
-            if child.poll() is None:
-                child.terminate()
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for name, child in children.items():
-            try:
-                child.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.stderr.write(f"{name} did not stop in time; killing it.")
-                child.kill()
-                child.wait()
-        self.stdout.write("Stopped web, worker and beat.")
