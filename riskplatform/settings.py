@@ -158,8 +158,9 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Redis hands an unacknowledged message to another worker once it is this old, so it must
 # exceed every task's hard time limit (system check core.E001, riskplatform/core/checks.py),
 # or a long task runs twice at once. It is also how long a message of a worker host that
-# died waits. 5 h: re-evaluation's limit is 4 h 5 min today.
-BROKER_VISIBILITY_TIMEOUT = env_int("BROKER_VISIBILITY_TIMEOUT", 5 * 3600)
+# died waits, which matters little: scoring runs are recovered through their chunk leases and
+# periodic tasks come round again. 75 min: the longest limit is re-evaluation's training, 61 min.
+BROKER_VISIBILITY_TIMEOUT = env_int("BROKER_VISIBILITY_TIMEOUT", 75 * 60)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
     # A broker that vanished without closing the connection (failover, NAT, firewall): a

@@ -12,7 +12,6 @@ import psutil
 import psycopg
 import pytest
 from django.db import connection, transaction
-from tests.faults.processes import celery_beat, celery_worker
 
 from riskplatform.celery import app
 from tests.faults.census import run_census
@@ -23,6 +22,8 @@ from tests.faults.population import (
     run_planned,
     toy_version_activate,
 )
+from tests.faults.postgres import wait_until
+from tests.faults.processes import celery_beat, celery_worker
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.faults]
 
@@ -73,14 +74,6 @@ def _chunks_done(run_id: int, cursor=None) -> int:
         return cur.fetchone()[0]
 
 
-def _wait_for(condition, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout} s")
-        time.sleep(0.05)
-
-
 def _held_by(run_id: int, node: str) -> list[tuple[int, str]]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -125,7 +118,7 @@ def test_a_killed_worker_s_chunk_is_taken_over_within_the_lease(scoring, tmp_pat
         run_dispatched(run, copies=2)
         # Freeze w1 where it is; kill it only while it holds a chunk (it nearly always does).
         for _ in range(50):
-            _wait_for(lambda: _chunks_done(run.pk) >= 5, "five chunks written")
+            wait_until(lambda: _chunks_done(run.pk) >= 5, message="five chunks written")
             _signal_family(w1, signal.SIGSTOP)
             held = _held_by(run.pk, "w1@faults")
             if held:
@@ -155,11 +148,16 @@ def test_a_worker_paused_past_its_lease_has_its_late_write_refused(scoring, tmp_
         # by locking the features table, so the pause lands exactly between the two.
         barrier.execute("LOCK TABLE patient_features IN ACCESS EXCLUSIVE MODE")
         run_dispatched(run, copies=1)
-        _wait_for(lambda: _held_by(run.pk, "w1@faults") and _waiting_on_lock(), "w1 blocked")
+        wait_until(
+            lambda: _held_by(run.pk, "w1@faults") and _waiting_on_lock(),
+            message="w1 blocked in its feature read",
+        )
         holder_pid = int(_held_by(run.pk, "w1@faults")[0][1].split(":")[1])
         os.kill(holder_pid, signal.SIGSTOP)  # the process that holds the lease, mid-chunk
         barrier.rollback()  # the read completes into a paused process
-        _wait_for(lambda: _lease_expired(run.pk, 0), "w1's lease to expire", timeout=LEASE + 10)
+        wait_until(
+            lambda: _lease_expired(run.pk, 0), timeout=LEASE + 10, message="w1's lease to expire"
+        )
         with celery_worker(tmp_path, hostname="w2@faults", env=WORKER_ENV):
             run_dispatched(run, copies=1)
             _wait_for_end(run.pk, timeout=60)  # w2 took chunk 0 over and wrote the rest
@@ -201,9 +199,8 @@ def _lease_expired(run_id: int, chunk_no: int) -> bool:
 @pytest.mark.django_db(transaction=True)
 def test_a_run_resumes_by_itself_after_postgresql_was_down_for_30_seconds(scoring, tmp_path):
     """Workers and beat on a private PostgreSQL, stopped (immediate: a crash) mid-run."""
-    from tests.faults.postgres import PrivatePostgres
-
     from riskplatform.core.db import database_url
+    from tests.faults.postgres import PrivatePostgres
 
     population_create(3000)
     run = run_planned(chunk_size=50)
@@ -219,7 +216,9 @@ def test_a_run_resumes_by_itself_after_postgresql_was_down_for_30_seconds(scorin
         ):
             _send_run_tasks(run.pk, copies=2)
             with server.connect() as db:
-                _wait_for(lambda: _chunks_done(run.pk, db.cursor()) >= 5, "five chunks written")
+                wait_until(
+                    lambda: _chunks_done(run.pk, db.cursor()) >= 5, message="five chunks written"
+                )
             server.stop()
             time.sleep(30)  # the outage itself
             server.start()
@@ -248,11 +247,10 @@ def _send_run_tasks(run_id: int, *, copies: int, client=None) -> None:
 def test_workers_keep_running_through_a_redis_restart_and_a_lost_queued_run_completes(
     scoring, tmp_path, toy_models
 ):
-    from tests.faults.processes import celery_client
-    from tests.faults.servers import PrivateRedis
-
     from predictions.scoring_runs import scoring_run_create, scoring_run_dispatch
     from predictions.services import model_version_register
+    from tests.faults.processes import celery_client
+    from tests.faults.servers import PrivateRedis
 
     population_create(3000)
     first = run_planned(chunk_size=50)
@@ -271,7 +269,7 @@ def test_workers_keep_running_through_a_redis_restart_and_a_lost_queued_run_comp
         ):
             pids = {w1.pid, w2.pid}
             _send_run_tasks(first.pk, copies=2, client=client)
-            _wait_for(lambda: _chunks_done(first.pk) >= 5, "five chunks written")
+            wait_until(lambda: _chunks_done(first.pk) >= 5, message="five chunks written")
             broker.restart()  # mid-run
             _wait_for_end(first.pk, timeout=120)
 
@@ -329,7 +327,7 @@ def test_two_beats_never_score_a_patient_twice(scoring, tmp_path):
         while time.monotonic() < deadline:  # patients keep arriving unscored, as from an import
             arrived += len(population_create(1000))
             time.sleep(2)
-        _wait_for(lambda: _pending() == 0, "every patient scored", timeout=120)
+        wait_until(lambda: _pending() == 0, timeout=120, message="every patient scored")
         skipped = sum(w.log().count("already running elsewhere; skipped") for w in (w1, w2))
     assert skipped > 0  # the two beats' copies did overlap, and the lock turned one away
     with connection.cursor() as cursor:
