@@ -126,8 +126,12 @@ def test_a_killed_worker_s_chunk_is_taken_over_within_the_lease(scoring, tmp_pat
             _signal_family(w1, signal.SIGCONT)
         assert held, "w1 never held a chunk"
         _signal_family(w1, signal.SIGKILL)  # every process of the host, at once
-        recovered = _wait_for_end(run.pk, timeout=60)
-    assert recovered < LEASE + 10  # the lease, a claimer's poll and the tail of the run
+        killed = time.monotonic()
+        wait_until(lambda: _token(run.pk, held[0][0]) == 2, timeout=LEASE + 30,
+                   message="the dead worker's chunk taken over")  # fmt: skip
+        taken_over = time.monotonic() - killed
+        _wait_for_end(run.pk, timeout=120)
+    assert taken_over < LEASE + 10  # the lease, then w2's next claim (a chunk or a poll away)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT attempts, fencing_token, split_part(lease_holder, ':', 1) "
@@ -170,6 +174,15 @@ def test_a_worker_paused_past_its_lease_has_its_late_write_refused(scoring, tmp_
         _assert_exact(run_census(cursor, run_id=run.pk, version="v1.0"))
 
 
+def _token(run_id: int, chunk_no: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT fencing_token FROM scoring_chunks WHERE run_id = %s AND chunk_no = %s",
+            [run_id, chunk_no],
+        )
+        return cursor.fetchone()[0]
+
+
 def _conninfo() -> dict:
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
@@ -204,11 +217,10 @@ def test_a_run_resumes_by_itself_after_postgresql_was_down_for_30_seconds(scorin
 
     population_create(3000)
     run = run_planned(chunk_size=50)
+    _schedule(["predictions.sweep_scoring_runs"], every=2)
     with PrivatePostgres() as server:
         server.load_copy_of(database_url())  # the population, the model and the planned run
         env = {**WORKER_ENV, "DATABASE_URL": server.url}
-        with server.connect() as db:
-            _sweep_every_two_seconds(db.cursor())
         with (
             celery_worker(tmp_path, hostname="w1@faults", env=env),
             celery_worker(tmp_path, hostname="w2@faults", env=env),
@@ -227,15 +239,16 @@ def test_a_run_resumes_by_itself_after_postgresql_was_down_for_30_seconds(scorin
                 _assert_exact(run_census(db.cursor(), run_id=run.pk, version="v1.0"))
 
 
-def _sweep_every_two_seconds(cursor) -> None:
-    """The beat's sweep (30 s in production) at test speed."""
-    cursor.execute(
-        "WITH every AS (INSERT INTO django_celery_beat_intervalschedule (every, period) "
-        "VALUES (2, 'seconds') RETURNING id) "
-        "UPDATE django_celery_beat_periodictask SET interval_id = (SELECT id FROM every) "
-        "WHERE task = 'predictions.sweep_scoring_runs'"
-    )
-    cursor.execute("UPDATE django_celery_beat_periodictasks SET last_update = now()")
+def _schedule(tasks: list[str], *, every: int) -> None:
+    """Beat's schedule for `tasks`, at test speed (a flush after an earlier transactional
+    test empties the rows the migrations created)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    interval, _ = IntervalSchedule.objects.get_or_create(every=every, period="seconds")
+    for task in tasks:
+        PeriodicTask.objects.update_or_create(
+            name=f"test: {task}", defaults={"task": task, "interval": interval, "enabled": True}
+        )
 
 
 def _send_run_tasks(run_id: int, *, copies: int, client=None) -> None:
@@ -260,7 +273,7 @@ def test_workers_keep_running_through_a_redis_restart_and_a_lost_queued_run_comp
     broker.start()
     client = celery_client(broker.url)
     env = {**WORKER_ENV, "REDIS_URL": broker.url}
-    _sweep_every_two_seconds_here()
+    _schedule(["predictions.sweep_scoring_runs"], every=2)
     try:
         with (
             celery_worker(tmp_path, redis_url=broker.url, hostname="w1@faults", env=env) as w1,
@@ -295,11 +308,6 @@ def test_workers_keep_running_through_a_redis_restart_and_a_lost_queued_run_comp
         _assert_exact(run_census(cursor, run_id=queued.pk, version="v1.1"))
 
 
-def _sweep_every_two_seconds_here() -> None:
-    with connection.cursor() as cursor:
-        _sweep_every_two_seconds(cursor)
-
-
 # The drill (bin/manage drill) runs two beats for five minutes on the production schedule
 # (score_pending every minute: ten sends). Here both beats send it every second for a minute
 # instead: 120 sends, many of them at the same moment as the other beat's.
@@ -308,14 +316,7 @@ BEATS_SECONDS = int(os.environ.get("FAULT_BEATS_SECONDS", "60"))
 
 @pytest.mark.django_db(transaction=True)
 def test_two_beats_never_score_a_patient_twice(scoring, tmp_path):
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH every AS (INSERT INTO django_celery_beat_intervalschedule (every, period) "
-            "VALUES (1, 'seconds') RETURNING id) "
-            "UPDATE django_celery_beat_periodictask SET interval_id = (SELECT id FROM every) "
-            "WHERE task IN ('predictions.score_pending', 'predictions.sweep_scoring_runs')"
-        )
-        cursor.execute("UPDATE django_celery_beat_periodictasks SET last_update = now()")
+    _schedule(["predictions.score_pending", "predictions.sweep_scoring_runs"], every=1)
     arrived = 0
     with (
         celery_worker(tmp_path, hostname="w1@faults", env=WORKER_ENV) as w1,
