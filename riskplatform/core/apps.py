@@ -8,7 +8,10 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
+        from django.core import checks
 
+        from riskplatform.core.checks import database_role_check
         from riskplatform.core.sessions import session_clock_start
 
         user_logged_in.connect(session_clock_start, dispatch_uid="session_clock_start")
+        checks.register(database_role_check, checks.Tags.database, deploy=True)
