@@ -115,8 +115,11 @@ def benchmark_sandbox() -> Iterator[dict[str, str]]:
 
 
 def database_drop(name: str) -> None:
-    """Drop `name` if it exists, disconnecting whoever is still in it."""
-    with connection.cursor() as cursor:
+    """Drop `name` if it exists, disconnecting whoever is still in it (as the databases'
+    owner, DATABASE_MIGRATE_URL, when set: the application's role owns none)."""
+    from riskplatform.core.db_roles import owner_connection
+
+    with owner_connection(connection), connection.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)} WITH (FORCE)")
 
 

@@ -246,9 +246,9 @@ def script(roles: Roles) -> str:
         f"-- database ({roles.database}), then run `manage.py migrate` with DATABASE_MIGRATE_URL:",
         "--   psql -v ON_ERROR_STOP=1 -v owner_password=... -v app_password=... -f roles.sql",
         "BEGIN;",
-        *(_as_text(statement) + ";" for statement in roles_sql(placeholders)),
+        *(statement.as_string() + ";" for statement in roles_sql(placeholders)),
         *(
-            _as_text(statement) + ";"
+            statement.as_string() + ";"
             for statement in grants_sql(app=roles.app.name, owner=roles.owner.name, existing=set())[
                 -2:
             ]
@@ -259,30 +259,6 @@ def script(roles: Roles) -> str:
     return text.replace("'__OWNER_PASSWORD__'", ":'owner_password'").replace(
         "'__APP_PASSWORD__'", ":'app_password'"
     )
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _as_text(statement: sql.Composable) -> str:
-    # Composed SQL rendered without a connection: identifiers and literals quoted by hand.
-    if isinstance(statement, sql.Composed):
-        return "".join(_as_text(part) for part in statement)
-    if isinstance(statement, sql.SQL):
-        return statement.string
-    if isinstance(statement, sql.Identifier):
-        return ".".join(_quoted(s) for s in statement.strings)
-    if isinstance(statement, sql.Literal):
-        value = statement.obj
-        if isinstance(value, list):
-            return "ARRAY[" + ", ".join(_literal(v) for v in value) + "]::text[]"
-        return _literal(value)
-    raise TypeError(f"cannot render {statement!r}")
-
-
-def _literal(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 @contextlib.contextmanager
@@ -349,3 +325,22 @@ def connection_role_problems(cursor) -> tuple[str, list[str]]:
         if allowed:
             problems.append(f"may {'/'.join(allowed)} {table}")
     return role, problems
+
+
+@contextlib.contextmanager
+def owner_connection(connection) -> Iterator[bool]:
+    """Django's `connection` as DATABASE_MIGRATE_URL's role for the block (databases of the
+    benchmarks are the owner's to create and drop); yield whether it switched. Unset, or
+    already that role: nothing changes."""
+    from django.conf import settings
+
+    if not settings.DATABASE_MIGRATE_URL:
+        yield False
+        return
+    owner, _ = url_role(settings.DATABASE_MIGRATE_URL)
+    if owner.name == connection.settings_dict["USER"]:
+        yield False
+        return
+    parsed = dj_database_url.parse(settings.DATABASE_MIGRATE_URL)
+    with connection_as(connection, owner, host=parsed["HOST"], port=parsed["PORT"]):
+        yield True

@@ -80,16 +80,16 @@ def as_schema_owner(alias: str = DEFAULT_DB_ALIAS) -> Iterator[str | None]:
         yield None
         return
     owner, database = url_role(settings.DATABASE_MIGRATE_URL)
+    if owner.name == app_role:  # connected as the owner already (or one role for both)
+        if production:
+            raise CommandError(PRODUCTION_REFUSAL.format(role=app_role))
+        yield None
+        return
     if database != connection.settings_dict["NAME"]:
         raise CommandError(
             f"DATABASE_MIGRATE_URL names database {database!r}, the platform's connection "
             f"{connection.settings_dict['NAME']!r}: both URLs must name the same database"
         )
-    if owner.name == app_role:
-        if production:
-            raise CommandError(PRODUCTION_REFUSAL.format(role=app_role))
-        yield None
-        return
     if connection.in_atomic_block:
         raise CommandError(f"migrate cannot reconnect as {owner.name} inside a transaction")
     parsed = dj_database_url.parse(settings.DATABASE_MIGRATE_URL)
