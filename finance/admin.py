@@ -12,6 +12,7 @@ from predictions.admin import ReportViewAdmin
 from riskplatform.core.admin_mixins import (
     PatientReferenceMixin,
     PatientSearchMixin,
+    PhiAdminMixin,
     ReadOnlyAdminMixin,
     ReadOnlyModelAdmin,
 )
@@ -40,7 +41,9 @@ class InterventionPolicyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(FinancialProjection)
-class FinancialProjectionAdmin(PatientSearchMixin, PatientReferenceMixin, ReadOnlyModelAdmin):
+class FinancialProjectionAdmin(
+    PhiAdminMixin, PatientSearchMixin, PatientReferenceMixin, ReadOnlyModelAdmin
+):
     list_display = (
         "patient",
         "projection_window",
@@ -69,8 +72,9 @@ class FinancialProjectionAdmin(PatientSearchMixin, PatientReferenceMixin, ReadOn
 
 
 @admin.register(RoiPositivePatient)
-class RoiPositivePatientAdmin(PatientSearchMixin, ReportViewAdmin):
+class RoiPositivePatientAdmin(PhiAdminMixin, PatientSearchMixin, ReportViewAdmin):
     patient_path = ""
+    phi_patient = "patient_uuid"
     list_display = (
         "patient_uuid",
         "department_name",
@@ -87,6 +91,7 @@ class RoiPositivePatientAdmin(PatientSearchMixin, ReportViewAdmin):
     )
     list_filter = ("projection_window", "roi_grade", "roi_category", "risk_tier", "department_name")
     search_external_id = False  # the view carries patient_uuid only
+    exclude = ("patient_id",)  # the internal id: only patient_uuid leaves the system
     search_help_text = "Exact patient UUID"
 
 
@@ -106,8 +111,9 @@ class RoiTierSummaryAdmin(ReportViewAdmin):
 
 @admin.register(Intervention)
 class InterventionAdmin(
-    PatientSearchMixin, PatientReferenceMixin, ReadOnlyAdminMixin, SimpleHistoryAdmin
-):
+    PhiAdminMixin, PatientSearchMixin, PatientReferenceMixin, ReadOnlyAdminMixin,
+    SimpleHistoryAdmin,
+):  # fmt: skip
     """Read-only: interventions are recorded and corrected in the workspace pages, whose
     services audit every change and re-realise savings (finance/interventions.py). The
     patient is shown by patient_uuid, never by the internal key."""

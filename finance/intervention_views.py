@@ -1,7 +1,8 @@
 """Recording and correcting interventions: coordinators (their departments' patients) and
 platform admins. Analysts read de-identified data only, so they are refused (403); a patient
 outside the user's departments does not exist for them (404). Pages that show a patient
-write an access event; a successful POST redirects to the patient page (which writes its own).
+write an access event (`phi_logged`); a successful POST redirects to the patient page, which
+writes its own.
 """
 
 from django.core.exceptions import ValidationError
@@ -15,7 +16,7 @@ from finance.models import Intervention, InterventionStatus
 from patients.visibility import patients_visible_to, role_required
 from predictions.models import Prediction
 from predictions.selectors import current_prediction_q
-from riskplatform.core.access import access_record
+from riskplatform.core.access import phi_logged, phi_shown
 from riskplatform.core.models import AccessAction
 from riskplatform.core.roles import Role
 from riskplatform.core.windows import DAYS_IN_WINDOW
@@ -49,18 +50,14 @@ def _saved(form: InterventionForm, service, **arguments) -> bool:
 
 
 def _render(request, *, patient, form, report: str, **context):
-    access_record(
-        request=request,
-        action=AccessAction.PATIENT_VIEW,
-        report=report,
-        patient_uuids=[patient.patient_uuid],
-    )
+    phi_shown(request, report=report, patient_uuids=[patient.patient_uuid])
     return render(
         request, "finance/intervention_form.html", {"patient": patient, "form": form, **context}
     )
 
 
 @role_required(*RECORDERS)
+@phi_logged(AccessAction.PATIENT_VIEW)
 def intervention_new_view(request, patient_uuid):
     patient = get_object_or_404(
         patients_visible_to(request.user).select_related("department"), patient_uuid=patient_uuid
@@ -92,6 +89,7 @@ def intervention_new_view(request, patient_uuid):
 
 
 @role_required(*RECORDERS)
+@phi_logged(AccessAction.PATIENT_VIEW)
 def intervention_edit_view(request, intervention_uuid):
     intervention = get_object_or_404(
         Intervention.objects.filter(patient__in=patients_visible_to(request.user)).select_related(

@@ -8,7 +8,7 @@ from finance.realisation import SAVINGS_RULE_VERSION
 from finance.realised_selectors import realised_report
 from patients.visibility import departments_visible_to, role_of, role_required
 from predictions.models import ModelStatus, ModelVersion
-from riskplatform.core.access import access_record
+from riskplatform.core.access import phi_logged, phi_shown
 from riskplatform.core.models import AccessAction
 from riskplatform.core.roles import Role
 from riskplatform.core.windows import DAYS_IN_WINDOW, PredictionWindow
@@ -33,6 +33,7 @@ def _department_scope(request, departments: list) -> tuple[str, list]:
 
 
 @role_required()
+@phi_logged(AccessAction.REPORT_VIEW)
 def realised_report_view(request):
     departments = list(departments_visible_to(request.user).order_by("department_name"))
     code, chosen = _department_scope(request, departments)
@@ -48,11 +49,7 @@ def realised_report_view(request):
     report = realised_report(
         department_ids=[d.pk for d in chosen], window=window, model_version=version
     )
-    access_record(
-        request=request,
-        action=AccessAction.REPORT_VIEW,
-        report=f"realised:{code}:{window}:{version or '-'}",
-    )
+    phi_shown(request, report=f"realised:{code}:{window}:{version or '-'}")
     return render(
         request,
         "finance/realised.html",

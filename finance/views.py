@@ -24,7 +24,7 @@ from patients.visibility import (
     role_of,
     role_required,
 )
-from riskplatform.core.access import access_record
+from riskplatform.core.access import phi_logged, phi_shown
 from riskplatform.core.charts import PALETTE, TIER_COLOURS, Series, bar_chart
 from riskplatform.core.models import AccessAction
 from riskplatform.core.roles import Role
@@ -66,9 +66,9 @@ def _plan_chart(plan: WindowPlan) -> SafeString:
 
 
 @role_required()
+@phi_logged(AccessAction.REPORT_VIEW, report="organisation-summary")
 def organisation_report_view(request):
     summary = organisation_summary()
-    access_record(request=request, action=AccessAction.REPORT_VIEW, report="organisation-summary")
     return render(
         request,
         "finance/organisation.html",
@@ -82,9 +82,10 @@ def organisation_report_view(request):
 
 
 @role_required()
+@phi_logged(AccessAction.REPORT_VIEW)
 def department_report_view(request, department_code: str):
     department = get_object_or_404(
-        departments_visible_to(request.user), department_code=department_code.upper()
+        departments_visible_to(request.user), department_code=department_code
     )
     show_identifiers = identifiers_visible_to(request.user)
     top_window = request.GET.get("window")
@@ -92,12 +93,10 @@ def department_report_view(request, department_code: str):
     top_patients = department_top_roi_patients(
         department=department, with_external_id=show_identifiers, window=top_window
     )
-    access_record(
-        request=request,
-        action=AccessAction.REPORT_VIEW,
+    phi_shown(
+        request,
         report=f"department:{department.department_code}",
-        # A patient can be listed once per window; the log names each patient once.
-        patient_uuids=list(dict.fromkeys(row.patient_uuid for row in top_patients)),
+        patient_uuids=[row.patient_uuid for row in top_patients],
     )
     return render(
         request,
@@ -116,11 +115,11 @@ def department_report_view(request, department_code: str):
 
 
 @role_required()
+@phi_logged(AccessAction.REPORT_VIEW, report="intervention-planning")
 def intervention_planning_view(request):
     requested = request.GET.get("min_tier", "")
     min_tier = int(requested) if requested.isdigit() and int(requested) in PLAN_TIERS else 5
     plans = intervention_plan(departments=departments_visible_to(request.user), min_tier=min_tier)
-    access_record(request=request, action=AccessAction.REPORT_VIEW, report="intervention-planning")
     return render(
         request,
         "finance/interventions.html",

@@ -6,13 +6,12 @@ from simple_history.admin import SimpleHistoryAdmin
 from patients.admin_uuid import PatientInlineFormSet, PatientUuidAdmin
 from patients.models import Admission, Department, Patient, PatientFeatures
 from patients.visibility import patients_visible_to
-from riskplatform.core.access import access_record
 from riskplatform.core.admin_mixins import (
     PatientReferenceMixin,
     PatientSearchMixin,
+    PhiAdminMixin,
     ReadOnlyModelAdmin,
 )
-from riskplatform.core.models import AccessAction
 
 
 def _shown(name: str, value) -> str | None:
@@ -91,11 +90,12 @@ class PatientFeaturesInline(admin.StackedInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(PatientSearchMixin, PatientUuidAdmin):
+class PatientAdmin(PhiAdminMixin, PatientSearchMixin, PatientUuidAdmin):
     """Addressed by patient_uuid (patients/admin_uuid.py). The field-by-field change
     history (django-simple-history) is on the patient page, which shows it by role."""
 
     patient_path = ""
+    phi_patient = "patient_uuid"
     inlines = (PatientFeaturesInline,)
     list_display = (
         "patient_uuid",
@@ -126,15 +126,6 @@ class PatientAdmin(PatientSearchMixin, PatientUuidAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request) & patients_visible_to(request.user)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        patient = self.get_object(request, object_id)
-        if patient is not None:
-            access_record(
-                request=request, action=AccessAction.ADMIN_VIEW, report="admin:patient",
-                patient_uuids=[patient.patient_uuid],
-            )  # fmt: skip
-        return super().change_view(request, object_id, form_url, extra_context)
 
     # Patients are deactivated (is_active), never deleted: their predictions are evidence.
 
@@ -173,7 +164,7 @@ class PatientAdmin(PatientSearchMixin, PatientUuidAdmin):
 
 
 @admin.register(Admission)
-class AdmissionAdmin(PatientSearchMixin, PatientReferenceMixin, ReadOnlyModelAdmin):
+class AdmissionAdmin(PhiAdminMixin, PatientSearchMixin, PatientReferenceMixin, ReadOnlyModelAdmin):
     """Admissions arrive through `import_admissions` and the JSON API (validated, audited);
     the admin lists them."""
 

@@ -26,6 +26,7 @@ from patients.import_schema import (
     validation_sql,
 )
 from patients.models import DataSource, Patient, PatientFeatures
+from riskplatform.core.csv_safe import csv_writer
 from riskplatform.core.db import tables_analyze
 from riskplatform.core.history import history_bulk_record
 from riskplatform.core.models import AuditEvent
@@ -296,7 +297,7 @@ def _write_rejects(
             f"{error.column}: {error.reason} (value {error.value!r})"
         )
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csv_writer(handle)  # the file's own cells may be formulas: neutralised
         writer.writerow(["row", *header, "errors"])
         for row in sorted(by_row):
             writer.writerow([row, *raw_rows[row], "; ".join(by_row[row])])

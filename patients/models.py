@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.postgres.functions import RandomUUID
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
@@ -9,11 +10,23 @@ from riskplatform.core.constraints import at_least, between, one_of
 
 MIN_AGE, MAX_AGE = 0, 120
 
+# Department codes travel in URLs, file names and reports: one shape, checked by PostgreSQL
+# (departments_code_format), the admin form and the URL converter (riskplatform/core/converters.py).
+DEPARTMENT_CODE_PATTERN = "[A-Z0-9_]{2,20}"
+DEPARTMENT_CODE_MESSAGE = (
+    "A department code is 2 to 20 capital letters (A-Z), digits or underscores, e.g. CARDIO."
+)
+
 
 class Department(models.Model):
     department_id = models.AutoField(primary_key=True)
     department_name = models.CharField(max_length=100, unique=True)
-    department_code = models.CharField(max_length=20, unique=True)
+    department_code = models.CharField(
+        max_length=20,
+        unique=True,
+        validators=[RegexValidator(rf"\A{DEPARTMENT_CODE_PATTERN}\Z", DEPARTMENT_CODE_MESSAGE)],
+        help_text="2 to 20 capital letters, digits or underscores (it appears in URLs).",
+    )
     department_head = models.CharField(max_length=100, null=True, blank=True)
     contact_email = models.EmailField(max_length=100, null=True, blank=True)
     # Which tiers this department's worklist flags (some focus on critical only).
@@ -31,6 +44,13 @@ class Department(models.Model):
     class Meta:
         db_table = "departments"
         ordering = ["department_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(department_code__regex=f"^{DEPARTMENT_CODE_PATTERN}$"),
+                name="departments_code_format",
+                violation_error_message=DEPARTMENT_CODE_MESSAGE,
+            )
+        ]
 
     def __str__(self) -> str:
         return self.department_name

@@ -5,14 +5,20 @@ reports and exports all start from these functions.
 - Analyst: every patient, de-identified (no external_id, age in bands).
 - Care coordinator: the patients of the departments they are assigned to, identifiers too.
 - Anyone else: nobody.
+
+Dates follow the same line: coordinators and admins see a patient's dates to the day and
+minute, analysts to the month (`exact_dates_visible_to`, `patient_date`; templates use the
+`{% patient_date %}` tag of riskplatform/core/templatetags/patient_dates.py).
 """
 
+from datetime import date, datetime
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.utils import dateformat, timezone
 
 from patients.models import Department, Patient
 from riskplatform.core.roles import Role
@@ -52,6 +58,26 @@ def patients_visible_to(user: User | AnonymousUser) -> QuerySet[Patient]:
 def identifiers_visible_to(user: User | AnonymousUser) -> bool:
     """Whether external_id (the hospital's own patient number) and exact age may be shown."""
     return role_of(user) in (Role.PLATFORM_ADMIN, Role.COORDINATOR)
+
+
+def exact_dates_visible_to(user: User | AnonymousUser) -> bool:
+    """Whether a patient's dates (admissions, interventions, scores, record changes) are
+    shown to the day and time; otherwise to the month. Report- and model-level stamps (views
+    refreshed, model promoted, monitoring run) are nobody's health data and stay exact."""
+    return identifiers_visible_to(user)
+
+
+def patient_date(value: date | datetime | None, *, exact: bool, time: bool = False) -> str:
+    """A patient's date as shown: "2026-12-01" (with `time`, "2026-12-01 20:41") when exact,
+    otherwise its month, "December 2026". Times are in the platform's time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    if not exact:
+        return dateformat.format(value, "F Y")
+    with_time = time and isinstance(value, datetime)
+    return dateformat.format(value, "Y-m-d H:i" if with_time else "Y-m-d")
 
 
 def age_band(age: int) -> str:

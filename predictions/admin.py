@@ -20,6 +20,7 @@ from predictions.monitoring_selectors import latest_monitoring_run, latest_run_s
 from riskplatform.core.admin_mixins import (
     PatientReferenceMixin,
     PatientSearchMixin,
+    PhiAdminMixin,
     ReadOnlyModelAdmin,
 )
 
@@ -162,7 +163,7 @@ class ModelVersionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Prediction)
-class PredictionAdmin(PatientSearchMixin, PatientReferenceMixin, ReadOnlyModelAdmin):
+class PredictionAdmin(PhiAdminMixin, PatientSearchMixin, PatientReferenceMixin, ReadOnlyModelAdmin):
     list_display = (
         "patient",
         "prediction_window",
@@ -288,9 +289,18 @@ class ScoringRunAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(ModelComparison)
-class ModelComparisonAdmin(ReadOnlyModelAdmin):
+class ModelComparisonAdmin(PhiAdminMixin, ReadOnlyModelAdmin):
+    """The summary names the top movers of each window by patient_uuid, with their scores."""
+
     list_display = ("created_at", "candidate", "baseline", "kept_raised_lowered", "created_by")
     list_filter = ("candidate", "baseline")
+
+    def phi_patients_listed(self, request, records):
+        return ()  # the list shows counts only
+
+    def phi_patients_shown(self, request, record):
+        for window in (record.summary or {}).get("windows", {}).values():
+            yield from (mover["patient_uuid"] for mover in window.get("top_movers", []))
 
     @admin.display(description="30-day tiers: kept / raised / lowered")
     def kept_raised_lowered(self, obj: ModelComparison) -> str:
@@ -299,8 +309,10 @@ class ModelComparisonAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(PredictionOutcome)
-class PredictionOutcomeAdmin(ReadOnlyModelAdmin):
+class PredictionOutcomeAdmin(PhiAdminMixin, ReadOnlyModelAdmin):
     """Written by `outcomes_evaluate` (predictions/outcomes.py), daily."""
+
+    phi_patient = "prediction.patient.patient_uuid"
 
     list_display = (
         "prediction_id", "patient_uuid", "window", "version_label", "window_start",

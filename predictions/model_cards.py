@@ -23,7 +23,7 @@ from predictions.fairness import (
 )
 from predictions.model_store import WINDOWS
 from predictions.models import ModelVersion
-from riskplatform.core.access import access_record
+from riskplatform.core.access import phi_logged, phi_shown
 from riskplatform.core.charts import PALETTE, Series, bar_chart, line_chart
 from riskplatform.core.models import AccessAction
 from riskplatform.core.windows import TIER_LABELS, PredictionWindow
@@ -46,9 +46,9 @@ METRIC_ROWS = (
 
 
 @role_required()
+@phi_logged(AccessAction.REPORT_VIEW, report="model-cards")
 def model_cards_view(request):
     rows = model_versions_list()
-    access_record(request=request, action=AccessAction.REPORT_VIEW, report="model-cards")
     return render(
         request,
         "predictions/model_cards.html",
@@ -57,12 +57,13 @@ def model_cards_view(request):
 
 
 @role_required()
+@phi_logged(AccessAction.REPORT_VIEW)
 def model_card_view(request, version: str):
     try:
         card = model_card_read(version=version)
     except ModelVersion.DoesNotExist:
         raise Http404("unknown model version") from None
-    access_record(request=request, action=AccessAction.REPORT_VIEW, report=f"model-card:{version}")
+    phi_shown(request, report=f"model-card:{version}")
     return render(
         request,
         "predictions/model_card.html",

@@ -1,8 +1,10 @@
 """What the patient page shows, read in a fixed, small number of queries."""
 
+from datetime import date
+
 from patients.feature_contract import coded_value_shown, features
 from patients.models import Patient
-from patients.visibility import age_band
+from patients.visibility import age_band, patient_date
 from predictions.explanations import risk_drivers
 from predictions.models import ModelStatus, Prediction
 from predictions.services import NoActiveModel, active_model_version
@@ -12,7 +14,7 @@ from riskplatform.core.windows import DAYS_IN_WINDOW
 IDENTIFYING_FIELDS = {"external_id", "age", "primary_provider_id", "created_by", "updated_by"}
 
 
-def patient_page_context(*, patient: Patient, show_identifiers: bool) -> dict:
+def patient_page_context(*, patient: Patient, show_identifiers: bool, exact_dates: bool) -> dict:
     predictions = list(
         Prediction.objects.filter(patient=patient)
         .select_related("model_version", "projection", "outcome")
@@ -43,10 +45,11 @@ def patient_page_context(*, patient: Patient, show_identifiers: bool) -> dict:
     return {
         "patient": patient,
         "show_identifiers": show_identifiers,
+        "exact_dates": exact_dates,
         "age_shown": patient.age if show_identifiers else age_band(patient.age),
         "features": _features(patient),
         "windows": windows,
-        "changes": _changes(patient, show_identifiers),
+        "changes": _changes(patient, show_identifiers, exact_dates),
         "version": version,
         "interventions": list(
             patient.interventions.select_related("prediction").order_by(
@@ -70,9 +73,9 @@ def _features(patient: Patient) -> list[tuple[str, str, object]]:
     return shown
 
 
-def _changes(patient: Patient, show_identifiers: bool) -> list[dict]:
+def _changes(patient: Patient, show_identifiers: bool, exact_dates: bool) -> list[dict]:
     """Every recorded change of the patient and their features, newest first, with the
-    fields that changed (analysts do not see identifying fields)."""
+    fields that changed (analysts do not see identifying fields, and dates only by month)."""
     changes = []
     for history in (patient.history.all(), patient.features.history.all()):
         records = list(
@@ -80,10 +83,11 @@ def _changes(patient: Patient, show_identifiers: bool) -> list[dict]:
         )
         for previous, record in zip([None, *records], records, strict=False):
             fields = (
-                [(c.field, c.old, c.new) for c in record.diff_against(previous).changes]
+                [(c.field, _shown(c.old, exact_dates), _shown(c.new, exact_dates))
+                 for c in record.diff_against(previous).changes]
                 if previous is not None
                 else []
-            )
+            )  # fmt: skip
             if not show_identifiers:
                 fields = [f for f in fields if f[0] not in IDENTIFYING_FIELDS]
             changes.append(
@@ -97,3 +101,10 @@ def _changes(patient: Patient, show_identifiers: bool) -> list[dict]:
                 }
             )
     return sorted(changes, key=lambda change: change["when"], reverse=True)
+
+
+def _shown(value, exact_dates: bool):
+    # A changed date field (updated_at, say) is a patient's date like any other.
+    if isinstance(value, date):
+        return patient_date(value, exact=exact_dates, time=True)
+    return value

@@ -1,11 +1,16 @@
 from django.urls import path
 
 from predictions import model_cards, views
+from riskplatform.core import converters  # noqa: F401  (registers <dept:…>)
 
 urlpatterns = [
-    path("worklists/<str:department_code>/<str:window>/", views.worklist_view, name="worklist"),
     path(
-        "worklists/<str:department_code>/<str:window>/export.csv",
+        "worklists/<dept:department_code>/<str:window>/",
+        views.worklist_view,
+        name="worklist",
+    ),
+    path(
+        "worklists/<dept:department_code>/<str:window>/export.csv",
         views.worklist_export_view,
         name="worklist-export",
     ),

@@ -1,9 +1,7 @@
 """The coordinators' pages: worklists (with CSV export) and the patient page. Who may see
 what comes from patients/visibility.py; every page and export writes an access event."""
 
-import csv
-
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
 from finance.models import RoiCategory
@@ -11,6 +9,7 @@ from patients.models import DataSource
 from patients.visibility import (
     age_band,
     departments_visible_to,
+    exact_dates_visible_to,
     identifiers_visible_to,
     patients_visible_to,
     role_required,
@@ -25,7 +24,8 @@ from predictions.worklist import (
     flagged_tiers,
     worklist_rows,
 )
-from riskplatform.core.access import access_record
+from riskplatform.core.access import phi_logged, phi_shown
+from riskplatform.core.csv_safe import csv_download
 from riskplatform.core.models import AccessAction
 from riskplatform.core.windows import DAYS_IN_WINDOW
 
@@ -34,7 +34,7 @@ def _department_and_window(request, department_code: str, window: str):
     if window not in DAYS_IN_WINDOW:
         raise Http404("unknown window")
     department = get_object_or_404(
-        departments_visible_to(request.user), department_code=department_code.upper()
+        departments_visible_to(request.user), department_code=department_code
     )
     return department, window
 
@@ -59,6 +59,7 @@ def _page_number(request) -> int:
 
 
 @role_required()
+@phi_logged(AccessAction.WORKLIST_VIEW)
 def worklist_view(request, department_code: str, window: str):
     department, window = _department_and_window(request, department_code, window)
     filters = _filters(request, department)
@@ -77,9 +78,8 @@ def worklist_view(request, department_code: str, window: str):
         )[window]
         for row in rows:
             row.drivers = drivers.get(row.patient_id, [])
-    access_record(
-        request=request,
-        action=AccessAction.WORKLIST_VIEW,
+    phi_shown(
+        request,
         report=f"worklist:{department.department_code}:{window}",
         patient_uuids=[row.patient_uuid for row in rows],
     )
@@ -109,21 +109,19 @@ def worklist_view(request, department_code: str, window: str):
 
 
 @role_required()
+@phi_logged(AccessAction.EXPORT)
 def worklist_export_view(request, department_code: str, window: str):
     department, window = _department_and_window(request, department_code, window)
     filters = _filters(request, department)
     rows, _ = worklist_rows(department=department, window=window, filters=filters, page=None)
     identifiers = identifiers_visible_to(request.user)
-    access_record(
-        request=request,
-        action=AccessAction.EXPORT,
+    phi_shown(
+        request,
         report=f"worklist-csv:{department.department_code}:{window}",
         patient_uuids=[row.patient_uuid for row in rows],
     )
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    filename = f"worklist-{department.department_code}-{window}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+    # Numbers go in as numbers, text as text: riskplatform/core/csv_safe.py neutralises text.
+    response, writer = csv_download(filename=f"worklist-{department.department_code}-{window}.csv")
     writer.writerow(
         ["patient_uuid", *(["external_id", "age"] if identifiers else ["age_band"]), "gender",
          "data_source", "window", "risk_score", "risk_tier", "tier_label", "previous_score",
@@ -143,18 +141,16 @@ def worklist_export_view(request, department_code: str, window: str):
 
 
 @role_required()
+@phi_logged(AccessAction.PATIENT_VIEW, report="patient")
 def patient_view(request, patient_uuid):
     patient = get_object_or_404(
         patients_visible_to(request.user).select_related("department", "features"),
         patient_uuid=patient_uuid,
     )
-    access_record(
-        request=request,
-        action=AccessAction.PATIENT_VIEW,
-        report="patient",
-        patient_uuids=[patient.patient_uuid],
-    )
+    phi_shown(request, patient_uuids=[patient.patient_uuid])
     context = patient_page_context(
-        patient=patient, show_identifiers=identifiers_visible_to(request.user)
+        patient=patient,
+        show_identifiers=identifiers_visible_to(request.user),
+        exact_dates=exact_dates_visible_to(request.user),
     )
     return render(request, "predictions/patient.html", context)

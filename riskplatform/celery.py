@@ -4,7 +4,12 @@ import os
 
 from celery import Celery
 
+from riskplatform.core.broker import redis_channel_close_patch
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "riskplatform.settings")
+
+# Before any broker connection: a Redis restart must not stop the worker (core/broker.py).
+redis_channel_close_patch()
 
 app = Celery("riskplatform")
 

@@ -153,6 +153,27 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300)
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Broker restarts (docs/operations.md, "Broker restarts"): a worker reconnects for as long as
+# the broker is away (Celery's default gives up after 100 attempts, about 47 minutes), and a
+# task running when the connection drops runs on and is acknowledged after the reconnect:
+# cancelling it would only leave its message waiting for the visibility timeout.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Redis hands an unacknowledged message to another worker once it is this old, so it must
+# exceed every task's hard time limit (system check core.E001, riskplatform/core/checks.py),
+# or a long task runs twice at once. It is also how long a message of a worker host that
+# died waits, which matters little: scoring runs are recovered through their chunk leases and
+# periodic tasks come round again. 75 min: the longest limit is re-evaluation's training, 61 min.
+BROKER_VISIBILITY_TIMEOUT = env_int("BROKER_VISIBILITY_TIMEOUT", 75 * 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+    # A broker that vanished without closing the connection (failover, NAT, firewall): a
+    # command on the dead socket fails after 30 s instead of waiting forever, which would also
+    # keep kombu's health checks (every 25 s) from running.
+    "socket_keepalive": True,
+    "socket_connect_timeout": 5,
+    "socket_timeout": 30,
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = env_str("TIME_ZONE", "UTC")
 

@@ -86,6 +86,19 @@ def toy_models():
     return models_train(frame=toy_training_frame(), seed=1, max_iter=40)
 
 
+@pytest.fixture(scope="session")
+def small_cohort(tmp_path_factory):
+    """A 400-patient generated cohort and window models trained on its training sample,
+    once per session: the demo quarter's tests and the page walks play it."""
+    from patients.cohort import cohort_write
+    from predictions.training import models_train, training_frame_read
+
+    files = cohort_write(
+        out_dir=tmp_path_factory.mktemp("quarter"), patients=400, seed=11, training_patients=3000
+    )
+    return files, models_train(frame=training_frame_read(files.training), seed=11, max_iter=40)
+
+
 @pytest.fixture
 def active_version(db, toy_models):
     from predictions.model_store import model_cache_clear

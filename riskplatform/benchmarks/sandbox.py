@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -107,19 +108,23 @@ def benchmark_sandbox() -> Iterator[dict[str, str]]:
             "TMPDIR": str(folder),
         }
     finally:
-        with contextlib.suppress(Exception):
+        try:
             database_drop(database)
+        except Exception as exc:  # cleanup goes on; the operator learns what is left
+            sys.stderr.write(f"benchmark: could not drop database {database}: {exc}\n")
         with contextlib.suppress(redis.RedisError):
             claimed.flushdb()
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def database_drop(name: str) -> None:
-    """Drop `name` if it exists, disconnecting whoever is still in it (as the databases'
-    owner, DATABASE_MIGRATE_URL, when set: the application's role owns none)."""
+    """Drop `name` if it exists, disconnecting whoever is still in it. Through the server's
+    maintenance database, as Django's own test-database teardown does: the configured one may
+    be the one being dropped, or not exist at all. As the databases' owner
+    (DATABASE_MIGRATE_URL, when set): the application's role owns none."""
     from riskplatform.core.db_roles import owner_connection
 
-    with owner_connection(connection), connection.cursor() as cursor:
+    with owner_connection(connection), connection._nodb_cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)} WITH (FORCE)")
 
 

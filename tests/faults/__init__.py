@@ -1,0 +1,1 @@
+"""Fault-injection helpers: private servers that can be stopped, real Celery processes."""

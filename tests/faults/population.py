@@ -22,7 +22,7 @@ def population_create(count: int) -> list[int]:
             department=departments[i % 2],
             age=66 + i % 30,
             annual_cost=Decimal(5000 + 37 * i),
-        )  # fmt: skip
+        )
         for i in range(count)
     )
     PatientFeatures.objects.bulk_create(
@@ -31,7 +31,7 @@ def population_create(count: int) -> list[int]:
             has_chf=2 if i % 3 == 0 else 1,
             total_admissions_2008=Decimal(i % 5),
             days_since_last_admission=Decimal(30 + i % 300),
-        )  # fmt: skip
+        )
         for i, patient in enumerate(patients)
     )
     return [patient.pk for patient in patients]

@@ -12,7 +12,6 @@ import psutil
 import psycopg
 import pytest
 from django.db import connection, transaction
-from tests.faults.processes import celery_beat, celery_worker
 
 from riskplatform.celery import app
 from tests.faults.census import run_census
@@ -23,6 +22,8 @@ from tests.faults.population import (
     run_planned,
     toy_version_activate,
 )
+from tests.faults.postgres import wait_until
+from tests.faults.processes import celery_beat, celery_worker
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.faults]
 
@@ -73,14 +74,6 @@ def _chunks_done(run_id: int, cursor=None) -> int:
         return cur.fetchone()[0]
 
 
-def _wait_for(condition, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout} s")
-        time.sleep(0.05)
-
-
 def _held_by(run_id: int, node: str) -> list[tuple[int, str]]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -125,7 +118,7 @@ def test_a_killed_worker_s_chunk_is_taken_over_within_the_lease(scoring, tmp_pat
         run_dispatched(run, copies=2)
         # Freeze w1 where it is; kill it only while it holds a chunk (it nearly always does).
         for _ in range(50):
-            _wait_for(lambda: _chunks_done(run.pk) >= 5, "five chunks written")
+            wait_until(lambda: _chunks_done(run.pk) >= 5, message="five chunks written")
             _signal_family(w1, signal.SIGSTOP)
             held = _held_by(run.pk, "w1@faults")
             if held:
@@ -133,8 +126,12 @@ def test_a_killed_worker_s_chunk_is_taken_over_within_the_lease(scoring, tmp_pat
             _signal_family(w1, signal.SIGCONT)
         assert held, "w1 never held a chunk"
         _signal_family(w1, signal.SIGKILL)  # every process of the host, at once
-        recovered = _wait_for_end(run.pk, timeout=60)
-    assert recovered < LEASE + 10  # the lease, a claimer's poll and the tail of the run
+        killed = time.monotonic()
+        wait_until(lambda: _token(run.pk, held[0][0]) == 2, timeout=LEASE + 30,
+                   message="the dead worker's chunk taken over")  # fmt: skip
+        taken_over = time.monotonic() - killed
+        _wait_for_end(run.pk, timeout=120)
+    assert taken_over < LEASE + 10  # the lease, then w2's next claim (a chunk or a poll away)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT attempts, fencing_token, split_part(lease_holder, ':', 1) "
@@ -155,11 +152,16 @@ def test_a_worker_paused_past_its_lease_has_its_late_write_refused(scoring, tmp_
         # by locking the features table, so the pause lands exactly between the two.
         barrier.execute("LOCK TABLE patient_features IN ACCESS EXCLUSIVE MODE")
         run_dispatched(run, copies=1)
-        _wait_for(lambda: _held_by(run.pk, "w1@faults") and _waiting_on_lock(), "w1 blocked")
+        wait_until(
+            lambda: _held_by(run.pk, "w1@faults") and _waiting_on_lock(),
+            message="w1 blocked in its feature read",
+        )
         holder_pid = int(_held_by(run.pk, "w1@faults")[0][1].split(":")[1])
         os.kill(holder_pid, signal.SIGSTOP)  # the process that holds the lease, mid-chunk
         barrier.rollback()  # the read completes into a paused process
-        _wait_for(lambda: _lease_expired(run.pk, 0), "w1's lease to expire", timeout=LEASE + 10)
+        wait_until(
+            lambda: _lease_expired(run.pk, 0), timeout=LEASE + 10, message="w1's lease to expire"
+        )
         with celery_worker(tmp_path, hostname="w2@faults", env=WORKER_ENV):
             run_dispatched(run, copies=1)
             _wait_for_end(run.pk, timeout=60)  # w2 took chunk 0 over and wrote the rest
@@ -170,6 +172,15 @@ def test_a_worker_paused_past_its_lease_has_its_late_write_refused(scoring, tmp_
     assert chunk_holders(run.pk) == {"w2@faults": 2}
     with connection.cursor() as cursor:
         _assert_exact(run_census(cursor, run_id=run.pk, version="v1.0"))
+
+
+def _token(run_id: int, chunk_no: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT fencing_token FROM scoring_chunks WHERE run_id = %s AND chunk_no = %s",
+            [run_id, chunk_no],
+        )
+        return cursor.fetchone()[0]
 
 
 def _conninfo() -> dict:
@@ -201,17 +212,15 @@ def _lease_expired(run_id: int, chunk_no: int) -> bool:
 @pytest.mark.django_db(transaction=True)
 def test_a_run_resumes_by_itself_after_postgresql_was_down_for_30_seconds(scoring, tmp_path):
     """Workers and beat on a private PostgreSQL, stopped (immediate: a crash) mid-run."""
-    from tests.faults.postgres import PrivatePostgres
-
     from riskplatform.core.db import database_url
+    from tests.faults.postgres import PrivatePostgres
 
     population_create(3000)
     run = run_planned(chunk_size=50)
+    _schedule(["predictions.sweep_scoring_runs"], every=2)
     with PrivatePostgres() as server:
         server.load_copy_of(database_url())  # the population, the model and the planned run
         env = {**WORKER_ENV, "DATABASE_URL": server.url}
-        with server.connect() as db:
-            _sweep_every_two_seconds(db.cursor())
         with (
             celery_worker(tmp_path, hostname="w1@faults", env=env),
             celery_worker(tmp_path, hostname="w2@faults", env=env),
@@ -219,7 +228,9 @@ def test_a_run_resumes_by_itself_after_postgresql_was_down_for_30_seconds(scorin
         ):
             _send_run_tasks(run.pk, copies=2)
             with server.connect() as db:
-                _wait_for(lambda: _chunks_done(run.pk, db.cursor()) >= 5, "five chunks written")
+                wait_until(
+                    lambda: _chunks_done(run.pk, db.cursor()) >= 5, message="five chunks written"
+                )
             server.stop()
             time.sleep(30)  # the outage itself
             server.start()
@@ -228,15 +239,16 @@ def test_a_run_resumes_by_itself_after_postgresql_was_down_for_30_seconds(scorin
                 _assert_exact(run_census(db.cursor(), run_id=run.pk, version="v1.0"))
 
 
-def _sweep_every_two_seconds(cursor) -> None:
-    """The beat's sweep (30 s in production) at test speed."""
-    cursor.execute(
-        "WITH every AS (INSERT INTO django_celery_beat_intervalschedule (every, period) "
-        "VALUES (2, 'seconds') RETURNING id) "
-        "UPDATE django_celery_beat_periodictask SET interval_id = (SELECT id FROM every) "
-        "WHERE task = 'predictions.sweep_scoring_runs'"
-    )
-    cursor.execute("UPDATE django_celery_beat_periodictasks SET last_update = now()")
+def _schedule(tasks: list[str], *, every: int) -> None:
+    """Beat's schedule for `tasks`, at test speed (a flush after an earlier transactional
+    test empties the rows the migrations created)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    interval, _ = IntervalSchedule.objects.get_or_create(every=every, period="seconds")
+    for task in tasks:
+        PeriodicTask.objects.update_or_create(
+            name=f"test: {task}", defaults={"task": task, "interval": interval, "enabled": True}
+        )
 
 
 def _send_run_tasks(run_id: int, *, copies: int, client=None) -> None:
@@ -248,11 +260,10 @@ def _send_run_tasks(run_id: int, *, copies: int, client=None) -> None:
 def test_workers_keep_running_through_a_redis_restart_and_a_lost_queued_run_completes(
     scoring, tmp_path, toy_models
 ):
-    from tests.faults.processes import celery_client
-    from tests.faults.servers import PrivateRedis
-
     from predictions.scoring_runs import scoring_run_create, scoring_run_dispatch
     from predictions.services import model_version_register
+    from tests.faults.processes import celery_client
+    from tests.faults.servers import PrivateRedis
 
     population_create(3000)
     first = run_planned(chunk_size=50)
@@ -262,7 +273,7 @@ def test_workers_keep_running_through_a_redis_restart_and_a_lost_queued_run_comp
     broker.start()
     client = celery_client(broker.url)
     env = {**WORKER_ENV, "REDIS_URL": broker.url}
-    _sweep_every_two_seconds_here()
+    _schedule(["predictions.sweep_scoring_runs"], every=2)
     try:
         with (
             celery_worker(tmp_path, redis_url=broker.url, hostname="w1@faults", env=env) as w1,
@@ -271,7 +282,7 @@ def test_workers_keep_running_through_a_redis_restart_and_a_lost_queued_run_comp
         ):
             pids = {w1.pid, w2.pid}
             _send_run_tasks(first.pk, copies=2, client=client)
-            _wait_for(lambda: _chunks_done(first.pk) >= 5, "five chunks written")
+            wait_until(lambda: _chunks_done(first.pk) >= 5, message="five chunks written")
             broker.restart()  # mid-run
             _wait_for_end(first.pk, timeout=120)
 
@@ -297,11 +308,6 @@ def test_workers_keep_running_through_a_redis_restart_and_a_lost_queued_run_comp
         _assert_exact(run_census(cursor, run_id=queued.pk, version="v1.1"))
 
 
-def _sweep_every_two_seconds_here() -> None:
-    with connection.cursor() as cursor:
-        _sweep_every_two_seconds(cursor)
-
-
 # The drill (bin/manage drill) runs two beats for five minutes on the production schedule
 # (score_pending every minute: ten sends). Here both beats send it every second for a minute
 # instead: 120 sends, many of them at the same moment as the other beat's.
@@ -310,14 +316,7 @@ BEATS_SECONDS = int(os.environ.get("FAULT_BEATS_SECONDS", "60"))
 
 @pytest.mark.django_db(transaction=True)
 def test_two_beats_never_score_a_patient_twice(scoring, tmp_path):
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH every AS (INSERT INTO django_celery_beat_intervalschedule (every, period) "
-            "VALUES (1, 'seconds') RETURNING id) "
-            "UPDATE django_celery_beat_periodictask SET interval_id = (SELECT id FROM every) "
-            "WHERE task IN ('predictions.score_pending', 'predictions.sweep_scoring_runs')"
-        )
-        cursor.execute("UPDATE django_celery_beat_periodictasks SET last_update = now()")
+    _schedule(["predictions.score_pending", "predictions.sweep_scoring_runs"], every=1)
     arrived = 0
     with (
         celery_worker(tmp_path, hostname="w1@faults", env=WORKER_ENV) as w1,
@@ -329,7 +328,7 @@ def test_two_beats_never_score_a_patient_twice(scoring, tmp_path):
         while time.monotonic() < deadline:  # patients keep arriving unscored, as from an import
             arrived += len(population_create(1000))
             time.sleep(2)
-        _wait_for(lambda: _pending() == 0, "every patient scored", timeout=120)
+        wait_until(lambda: _pending() == 0, timeout=120, message="every patient scored")
         skipped = sum(w.log().count("already running elsewhere; skipped") for w in (w1, w2))
     assert skipped > 0  # the two beats' copies did overlap, and the lock turned one away
     with connection.cursor() as cursor:

@@ -136,7 +136,7 @@ def test_department_report_roi_by_tier_matches_the_projection_rows(
 ):
     _login(client, Role.COORDINATOR, ("NEPHRO",))
     with django_assert_max_num_queries(MAX_QUERIES):
-        response = client.get(reverse("report-department", args=["nephro"]))
+        response = client.get(reverse("report-department", args=["NEPHRO"]))
     assert response.status_code == 200
     expected = _sums(
         ((fp.prediction.prediction_window, fp.prediction.risk_tier), fp)

@@ -175,4 +175,5 @@ def test_patient_page_shows_admissions_and_each_windows_outcome(
     body = client.get(reverse("patient", args=[patient.patient_uuid])).content.decode()
     assert admitted_on.isoformat() not in body  # de-identified: the month only
     assert visited_on.isoformat() not in body
-    assert admitted_on.strftime("%Y-%m") in body
+    assert f"admitted {admitted_on:%B %Y}" in body  # "December 2026"
+    assert f"<td>{visited_on:%B %Y}</td>" in body
