@@ -99,6 +99,8 @@ def suite_connect_as_app() -> None:
     connection.close()
     connection.settings_dict.update(USER=roles.app.name, PASSWORD=roles.app.password or "")
     os.environ["DATABASE_MIGRATE_URL"] = settings.DATABASE_MIGRATE_URL
+    # Processes a test starts (workers, web) connect as the application role too.
+    os.environ["DATABASE_URL"] = database_url()
 
 
 def suite_connect_as_owner() -> None:
