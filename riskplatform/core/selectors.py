@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connection
 
 from riskplatform.celery import app
+from riskplatform.core.db_roles import connection_role_problems
 
 EMBEDDED_MARKER = "RISKPLATFORM_EMBEDDED"  # set by riskplatform/core/embedded.py
 _EMBEDDED_WHAT = {
@@ -60,6 +61,20 @@ def _postgresql() -> Check:
     )
 
 
+def _database_role() -> Check:
+    """Whether this process's database role is the application's: no superuser, no owner of
+    the platform's tables, no UPDATE, DELETE or TRUNCATE on the logs."""
+    try:
+        with connection.cursor() as cursor:
+            role, problems = connection_role_problems(cursor)
+    except Exception as exc:  # reported as down by the postgresql check already
+        return Check("database role", "down", str(exc).strip())
+    if problems:
+        return Check("database role", "warn", f"{role} {'; '.join(problems)} "
+                     '(docs/operations.md, "Security: database roles")')  # fmt: skip
+    return Check("database role", "ok", f"{role}: owns no table, cannot change or empty the logs")
+
+
 def _redis() -> Check:
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
     kwargs = client.connection_pool.connection_kwargs
@@ -83,6 +98,8 @@ def platform_status(*, worker_timeout: float = 3.0) -> list[Check]:
     """Which PostgreSQL and Redis this process reached, whether a Celery worker answers, and
     a warning when any of them is a development server of the launcher."""
     checks = [_postgresql(), _redis()]
+    if checks[0].state == "ok":
+        checks.insert(1, _database_role())
     workers, reason = _ping_workers(timeout=worker_timeout)
     if workers:
         checks.append(

@@ -1,11 +1,13 @@
 import uuid
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import ProgrammingError, connection, transaction
 
 from riskplatform.core.models import AuditEvent, AuditLog
 from riskplatform.core.services import audit_event_record
+from tests.db_roles import owner_connect
 
 pytestmark = pytest.mark.django_db
 
@@ -46,20 +48,27 @@ def test_events_are_stored_as_jsonb_with_a_database_timestamp(event):
     ],
 )
 def test_postgresql_refuses_update_and_delete(event, statement):
+    # The application's role holds no UPDATE or DELETE on the table...
     with (
-        pytest.raises(ProgrammingError, match="audit_log is append-only"),
+        pytest.raises(ProgrammingError, match="permission denied for table audit_log"),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
         cursor.execute(statement)
     event.refresh_from_db()
     assert event.changed_by == "test"
+    # ...and the trigger refuses the owner (and a superuser) too, even for no row.
+    with (
+        owner_connect() as owner,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="audit_log is append-only"),
+    ):
+        owner.execute(statement)
 
 
 def test_orm_update_and_delete_are_refused_too(event):
-    with pytest.raises(ProgrammingError, match="UPDATE is not allowed"), transaction.atomic():
+    with pytest.raises(ProgrammingError, match="permission denied"), transaction.atomic():
         AuditLog.objects.filter(pk=event.pk).update(changed_by="x")
-    with pytest.raises(ProgrammingError, match="DELETE is not allowed"), transaction.atomic():
+    with pytest.raises(ProgrammingError, match="permission denied"), transaction.atomic():
         event.delete()
     assert AuditLog.objects.filter(pk=event.pk, changed_by="test").exists()
 

@@ -94,7 +94,7 @@ def _assert_cleaned(report) -> None:
 
 @pytest.mark.django_db(transaction=True)  # DROP DATABASE cannot run inside a transaction
 def test_a_crashed_benchmark_leaves_nothing_behind(tmp_path, monkeypatch):
-    monkeypatch.setenv("ADMIN_DATABASE_URL", database_url())
+    monkeypatch.setenv("ADMIN_DATABASE_URL", settings.DATABASE_MIGRATE_URL)  # may CREATEDB
     report_path = tmp_path / "report.json"
     code = run_in_sandbox([sys.executable, "-c", RUN, str(report_path), "crash"])
     assert code == -signal.SIGKILL
@@ -110,7 +110,8 @@ def test_an_interrupted_benchmark_leaves_nothing_behind(tmp_path):
     report_path = tmp_path / "report.json"
     parent = subprocess.Popen(  # noqa: S603
         [sys.executable, "-c", PARENT, RUN, str(report_path)],
-        cwd=settings.BASE_DIR, env={**os.environ, "ADMIN_DATABASE_URL": database_url()},
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "ADMIN_DATABASE_URL": settings.DATABASE_MIGRATE_URL},
     )  # fmt: skip
     try:
         _wait_for_report(report_path, parent)

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models.signals import pre_migrate
 
+from tests.db_roles import suite_roles
 from tests.faults.postgres import PrivatePostgres
 
 
@@ -46,7 +47,8 @@ def test_over_tcp_the_server_keeps_its_side_of_the_connection_alive_too():
             assert _show(cursor, "statement_timeout") == "5min"
 
 
-@pytest.mark.django_db
+# Transactional: migrate reconnects as the schema's owner, which it cannot inside a transaction.
+@pytest.mark.django_db(transaction=True)
 def test_migrate_runs_without_the_timeouts_and_restores_them():
     seen = {}
 
@@ -54,12 +56,15 @@ def test_migrate_runs_without_the_timeouts_and_restores_them():
         with connection.cursor() as cursor:
             for name in ("statement_timeout", "idle_in_transaction_session_timeout"):
                 seen[name] = _show(cursor, name)
+            seen["user"] = _show(cursor, "session_authorization")
 
     pre_migrate.connect(record, dispatch_uid="test-migrate-timeouts")
     try:
         call_command("migrate", verbosity=0)
     finally:
         pre_migrate.disconnect(dispatch_uid="test-migrate-timeouts")
-    assert seen == {"statement_timeout": "0", "idle_in_transaction_session_timeout": "0"}
-    with connection.cursor() as cursor:
+    assert seen == {"statement_timeout": "0", "idle_in_transaction_session_timeout": "0",
+                    "user": suite_roles().owner.name}  # fmt: skip
+    with connection.cursor() as cursor:  # the application's role again, with its timeouts
         assert _show(cursor, "statement_timeout") == "5min"
+        assert _show(cursor, "session_authorization") == suite_roles().app.name

@@ -44,6 +44,7 @@ NOT_PHI_ADMINS = {
     "predictions.modelversion": "model versions: metrics, thresholds, monitoring summary",
     "predictions.orgtiersummary": "organisation totals per tier (reporting view)",
     "predictions.scoringrun": "scoring runs: counts and timings",
+    "predictions.trainingsnapshot": "label, row count, fingerprint, prevalence: never the rows",
 }
 # Pages of a PHI admin that the walk opens and that must log, by the route after the
 # model's prefix; and those that need not, with the reason.

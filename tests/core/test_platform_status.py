@@ -44,10 +44,33 @@ def test_it_names_the_servers_it_reached(worker, monkeypatch, settings):
     assert lines[0].endswith(f", database {db['NAME']}, user {db['USER']}")
     assert str(db["PORT"]) in lines[0]
     server, database = settings.REDIS_URL.removeprefix("redis://").rsplit("/", 1)
-    assert lines[1].startswith("ok   redis: Redis ")
-    assert lines[1].endswith(f" at {server}, database {database}")
-    assert lines[2].startswith("ok   celery workers: 1 answered ping")
-    assert len(lines) == 3
+    assert lines[1] == (
+        f"ok   database role: {db['USER']}: owns no table, cannot change or empty the logs"
+    )
+    assert lines[2].startswith("ok   redis: Redis ")
+    assert lines[2].endswith(f" at {server}, database {database}")
+    assert lines[3].startswith("ok   celery workers: 1 answered ping")
+    assert len(lines) == 4
+
+
+def test_a_database_role_that_can_change_the_logs_warns_and_fails_in_production(
+    worker, monkeypatch, settings
+):
+    from tests.db_roles import as_owner
+
+    monkeypatch.delenv("RISKPLATFORM_EMBEDDED", raising=False)
+    with as_owner():
+        output, failure = _status()
+        settings.RISKPLATFORM_ENV = "production"
+        _, production_failure = _status()
+    line = next(line for line in output.splitlines() if "database role" in line)
+    assert line.startswith("WARN database role: ")
+    assert "may UPDATE/DELETE/TRUNCATE audit_log" in line
+    assert failure is None
+    assert production_failure == (
+        "RISKPLATFORM_ENV=production but the database role can do more than the application's "
+        "should"
+    )
 
 
 def test_development_servers_warn_and_fail_in_production(worker, monkeypatch, settings):

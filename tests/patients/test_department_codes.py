@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 
 from patients.models import DEPARTMENT_CODE_MESSAGE, Department
 from riskplatform.core.roles import Role
+from tests.db_roles import owner_connect
 from tests.factories import DepartmentFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -32,19 +33,35 @@ def test_postgresql_refuses_a_code_of_another_shape(assert_db_rejects, code):
     )
 
 
-def test_the_seeded_codes_conform_and_the_migrations_check_names_any_that_does_not():
+# Transactional: dropping the constraint is the owner's (tests/db_roles.py), on its own
+# connection, which sees only committed rows; put back afterwards.
+@pytest.mark.django_db(transaction=True)
+def test_the_seeded_codes_conform_and_the_migrations_check_names_any_that_does_not(
+    reference_data,
+):
     seeded = set(Department.objects.values_list("department_code", flat=True))
     assert seeded >= {"CARDIO", "ONCOLOGY", "NEPHRO", "PULMO", "NEURO", "GENMED"}
     assert not Department.objects.exclude(department_code__regex=r"^[A-Z0-9_]{2,20}$").exists()
     migration = importlib.import_module("patients.migrations.0005_department_code_format")
     migration.refuse_nonconforming_codes(apps, None)  # nothing to refuse
-    with connection.cursor() as cursor:  # a database from before the constraint
-        cursor.execute("ALTER TABLE departments DROP CONSTRAINT departments_code_format")
-        cursor.execute(
+    with owner_connect() as owner:  # a database from before the constraint
+        definition = owner.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conname = 'departments_code_format'"
+        ).fetchone()[0]
+        owner.execute("ALTER TABLE departments DROP CONSTRAINT departments_code_format")
+        owner.execute(
             "INSERT INTO departments (department_name, department_code) VALUES ('Old', 'a/b')"
         )
-    with pytest.raises(RuntimeError, match="'a/b'"):
-        migration.refuse_nonconforming_codes(apps, None)
+    try:
+        with pytest.raises(RuntimeError, match="'a/b'"):
+            migration.refuse_nonconforming_codes(apps, None)
+    finally:
+        with owner_connect() as owner:
+            owner.execute("DELETE FROM departments WHERE department_code = 'a/b'")
+            owner.execute(
+                f"ALTER TABLE departments ADD CONSTRAINT departments_code_format {definition}"
+            )
 
 
 @pytest.mark.parametrize("code", ["A/B", "ab", 'Q"X;'])

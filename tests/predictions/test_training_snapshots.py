@@ -3,6 +3,7 @@
 any worker host instead of a file."""
 
 import pandas as pd
+import psycopg
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -23,6 +24,7 @@ from predictions.snapshot_selectors import (
 )
 from predictions.training import training_fingerprint, training_frame_read
 from riskplatform.core.models import AuditEvent, AuditLog
+from tests.db_roles import owner_connect
 from tests.factories import ModelVersionFactory, TrainingSnapshotFactory
 from tests.predictions.toy_data import toy_training_frame
 
@@ -122,8 +124,11 @@ def test_a_frame_that_a_csv_would_change_is_refused():
 
 def test_snapshots_are_immutable_and_checked_against_their_fingerprint(toy_csv):
     snapshot = training_snapshot_register(path=toy_csv, changed_by="test")
-    with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
+    # The application's role has no UPDATE on it; the trigger refuses the owner too.
+    with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
         TrainingSnapshot.objects.filter(pk=snapshot.pk).update(label="changed")
+    with owner_connect() as owner, pytest.raises(psycopg.Error, match="immutable"):
+        owner.execute("UPDATE training_snapshots SET label = 'changed'")
     # Another frame's fingerprint over this snapshot's content.
     content = TrainingSnapshot.objects.values_list("content", flat=True).get(pk=snapshot.pk)
     forged = TrainingSnapshotFactory(frame=toy_training_frame(n=200, seed=9), content=content)

@@ -49,6 +49,10 @@ class Command(BaseCommand):
         outcomes = benchmarks.add_parser("outcomes", help="a past quarter judged and reported")
         outcomes.add_argument("--patients", type=int, default=3000)
         outcomes.add_argument("--repeats", type=int, default=5)
+        chain = benchmarks.add_parser("audit-chain", help="the logs' hash chains: their cost")
+        chain.add_argument("--clients", type=int, default=8)
+        chain.add_argument("--each", type=int, default=250)
+        chain.add_argument("--rounds", type=int, default=2)
 
     def handle(self, *args, benchmark: str, **options) -> None:
         if not inside_sandbox():
@@ -63,6 +67,8 @@ class Command(BaseCommand):
                 self._pages(machine, **options)
             elif benchmark == "outcomes":
                 self._outcomes(machine, **options)
+            elif benchmark == "audit-chain":
+                self._audit_chain(machine, **options)
 
     def _pipeline(self, machine: str, *, patients, naive_patients, chunk_size, training_patients,
                   **_) -> None:  # fmt: skip
@@ -140,3 +146,18 @@ class Command(BaseCommand):
         out(f"{'step':<58} {'rows':>10} {'seconds':>9}")
         for step in steps:
             out(f"{step.name:<58} {step.rows:>10,} {step.seconds:>9.3f}")
+
+    def _audit_chain(self, machine: str, *, clients, each, rounds, **_) -> None:
+        from riskplatform.benchmarks.audit_chain import audit_chain_benchmark
+
+        bursts = audit_chain_benchmark(clients=clients, each=each, rounds=rounds,
+                                       say=self.stderr.write)  # fmt: skip
+        out = self.stdout.write
+        out(f"\nLog writes from {clients} concurrent clients, hash chain on and off (in turns)")
+        out(f"Machine: {machine}\n")
+        out(f"{'burst':<38} {'chain':>5} {'n':>6} {'per s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+            f"{'p99 ms':>7}")  # fmt: skip
+        for b in bursts:
+            out(f"{b.label:<38} {'on' if b.chained else 'off':>5} {len(b.seconds):>6} "
+                f"{b.rate:>7.0f} {b.percentile(50):>7.2f} {b.percentile(95):>7.2f} "
+                f"{b.percentile(99):>7.2f}")  # fmt: skip
