@@ -6,7 +6,6 @@ import importlib
 
 import pytest
 from django.apps import apps
-from django.db import connection
 from django.urls import NoReverseMatch, reverse
 
 from patients.models import DEPARTMENT_CODE_MESSAGE, Department
