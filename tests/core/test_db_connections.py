@@ -5,8 +5,8 @@ the statement and idle-in-transaction timeouts."""
 import psycopg
 import pytest
 from django.core.management import call_command
+from django.core.management.commands import migrate as migrate_command
 from django.db import connection
-from django.db.models.signals import pre_migrate
 
 from tests.db_roles import suite_roles
 from tests.faults.postgres import PrivatePostgres
@@ -37,7 +37,8 @@ def test_over_tcp_the_server_keeps_its_side_of_the_connection_alive_too():
     # app's connection parameters to a private server over TCP instead.
     with PrivatePostgres() as server:
         params = {**connection.get_connection_params(), "host": "127.0.0.1",
-                  "port": server.port, "dbname": server.database}  # fmt: skip
+                  "port": server.port, "dbname": server.database,
+                  "user": "postgres"}  # fmt: skip  # the private server has no app role
         params.pop("password", None)
         with psycopg.connect(**params) as conn, conn.cursor() as cursor:
             assert _show(cursor, "tcp_keepalives_idle") == "30"
@@ -49,20 +50,19 @@ def test_over_tcp_the_server_keeps_its_side_of_the_connection_alive_too():
 
 # Transactional: migrate reconnects as the schema's owner, which it cannot inside a transaction.
 @pytest.mark.django_db(transaction=True)
-def test_migrate_runs_without_the_timeouts_and_restores_them():
+def test_migrate_runs_without_the_timeouts_and_restores_them(monkeypatch):
     seen = {}
+    emit = migrate_command.emit_pre_migrate_signal
 
-    def record(sender, using, **kwargs) -> None:
+    def record(*args, **kwargs) -> None:  # what migrate's own session looks like, mid-command
         with connection.cursor() as cursor:
             for name in ("statement_timeout", "idle_in_transaction_session_timeout"):
                 seen[name] = _show(cursor, name)
             seen["user"] = _show(cursor, "session_authorization")
+        emit(*args, **kwargs)
 
-    pre_migrate.connect(record, dispatch_uid="test-migrate-timeouts")
-    try:
-        call_command("migrate", verbosity=0)
-    finally:
-        pre_migrate.disconnect(dispatch_uid="test-migrate-timeouts")
+    monkeypatch.setattr(migrate_command, "emit_pre_migrate_signal", record)
+    call_command("migrate", verbosity=0)
     assert seen == {"statement_timeout": "0", "idle_in_transaction_session_timeout": "0",
                     "user": suite_roles().owner.name}  # fmt: skip
     with connection.cursor() as cursor:  # the application's role again, with its timeouts
