@@ -9,7 +9,8 @@ from django.db import connection
 
 from patients.models import Department
 
-# Orders by output columns, so that the page query and its outer join sort alike.
+# Orders by output columns, so that the page query and its outer join sort alike (so every
+# output column of the outer query needs a name of its own).
 SORTS = {
     "net_benefit": "net_benefit DESC NULLS LAST",
     "roi": "roi_percentage DESC NULLS LAST",
@@ -82,7 +83,8 @@ SELECT pr.patient_id, p.patient_uuid, p.external_id, p.age, p.gender, p.data_sou
 # version (superseded rows are kept for exactly this); looked up for the page's rows only.
 _PAGE = """
 SELECT page.patient_id, page.patient_uuid, page.external_id, page.age, page.gender,
-       page.data_source, page.risk_score, page.risk_tier, page.tier_label, prev.risk_score,
+       page.data_source, page.risk_score, page.risk_tier, page.tier_label,
+       prev.risk_score AS previous_score,
        page.intervention_cost, page.expected_savings, page.net_benefit, page.roi_percentage,
        page.roi_category, page.total
 FROM ({inner}) page

@@ -11,6 +11,7 @@ from finance.services import views_refresh
 from patients.models import Department
 from predictions.models import ModelVersion, Prediction
 from predictions.scoring_runs import population_score, scoring_run_create
+from predictions.worklist import SORTS
 from riskplatform.core.models import AccessAction, AccessEvent
 from riskplatform.core.roles import Role
 from riskplatform.core.windows import DAYS_IN_WINDOW
@@ -177,3 +178,27 @@ def test_patient_page_shows_admissions_and_each_windows_outcome(
     assert visited_on.isoformat() not in body
     assert f"admitted {admitted_on:%B %Y}" in body  # "December 2026"
     assert f"<td>{visited_on:%B %Y}</td>" in body
+
+
+SORT_KEYS = {
+    "net_benefit": lambda row: row.net_benefit,
+    "roi": lambda row: row.roi_percentage,
+    "score": lambda row: row.risk_score,
+}
+
+
+def test_the_page_offers_exactly_the_sorts_the_selector_knows(client, scored):
+    client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
+    response = client.get(reverse("worklist", args=["CARDIO", "90_day"]))
+    assert [value for value, _ in response.context["sorts"]] == list(SORTS)
+
+
+@pytest.mark.parametrize("sort", list(SORTS))
+def test_each_sort_answers_and_orders_the_rows_descending(client, scored, sort):
+    client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
+    response = client.get(reverse("worklist", args=["CARDIO", "90_day"]), {"sort": sort})
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert len(rows) >= 2, "the fixture should flag several CARDIO patients at 90 days"
+    values = [SORT_KEYS[sort](row) for row in rows]
+    assert values == sorted(values, key=lambda v: (v is not None, v), reverse=True)
