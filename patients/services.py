@@ -1,4 +1,4 @@
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -8,6 +8,9 @@ from patients.models import DataSource, Department, Patient, PatientFeatures
 from riskplatform.core.models import AuditEvent
 from riskplatform.core.roles import Role
 from riskplatform.core.services import audit_event_record
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 PATIENT_FIELDS = ("external_id", "age", "gender", "race", "annual_cost", "cost_percentile")
 
@@ -74,6 +77,24 @@ def patient_features_update(
         new_values=dict(features),
     )
     return current
+
+
+@transaction.atomic
+def user_create(
+    *, username: str, email: str, role: Role, department_codes: list[str], changed_by: str
+) -> "User":
+    """A new user in one role, without a password: they choose one through an invitation
+    link (`riskplatform/core/invitations.py`), so no password is ever typed or shown by
+    whoever creates the account. Audited as the role assignment of a user who had none."""
+    from django.contrib.auth.models import User
+
+    if User.objects.filter(username=username).exists():
+        raise ValueError(f"user {username!r} already exists; change their role with role_assign")
+    user = User.objects.create_user(username=username, email=email or "")
+    user_role_assign(
+        username=username, role=role, department_codes=department_codes, changed_by=changed_by
+    )
+    return user
 
 
 @transaction.atomic

@@ -32,7 +32,7 @@ class Command(BaseCommand):
             )  # fmt: skip
         except User.DoesNotExist as exc:
             raise CommandError(
-                f"no user {username!r}; create it first (createsuperuser or the admin)"
+                f"no user {username!r}; create it with: bin/manage user_create {username} {role}"
             ) from exc
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
