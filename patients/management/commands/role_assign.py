@@ -7,18 +7,23 @@ from riskplatform.core.roles import Role
 ROLES = {"coordinator": Role.COORDINATOR, "analyst": Role.ANALYST, "admin": Role.PLATFORM_ADMIN}
 
 
+def role_arguments_add(parser) -> None:
+    """username, role and departments: the arguments of role_assign and user_create."""
+    parser.add_argument("username")
+    parser.add_argument("role", choices=sorted(ROLES))
+    parser.add_argument(
+        "--department", action="append", default=[], dest="departments",
+        help="department code (repeat for several); coordinators only",
+    )  # fmt: skip
+
+
 class Command(BaseCommand):
     help = (
         "Give a user one role (coordinator, analyst or admin) and, for a coordinator, departments."
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("username")
-        parser.add_argument("role", choices=sorted(ROLES))
-        parser.add_argument(
-            "--department", action="append", default=[], dest="departments",
-            help="department code (repeat for several); coordinators only",
-        )  # fmt: skip
+        role_arguments_add(parser)
 
     def handle(self, *args, username, role, departments, **options) -> None:
         from django.contrib.auth.models import User

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from patients.management.commands.role_assign import ROLES
+from patients.management.commands.role_assign import ROLES, role_arguments_add
 from patients.services import user_create
 from riskplatform.core.actors import cli_actor
 from riskplatform.core.invitations import invitation_url, invitation_valid_days
@@ -13,12 +13,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("username")
-        parser.add_argument("role", choices=sorted(ROLES))
-        parser.add_argument(
-            "--department", action="append", default=[], dest="departments",
-            help="department code (repeat for several); coordinators only",
-        )  # fmt: skip
+        role_arguments_add(parser)
         parser.add_argument("--email", default="")
 
     def handle(self, *args, username, role, departments, email, **options) -> None:
