@@ -28,7 +28,6 @@ class Feature:
 
 
 CONDITION_MISSING, CONDITION_NO, CONDITION_YES = 0, 1, 2
-CONDITION_LABELS = {CONDITION_MISSING: "missing", CONDITION_NO: "no", CONDITION_YES: "yes"}
 
 CONDITIONS = (
     "has_alzheimers",
@@ -78,12 +77,3 @@ def features(version: int = CURRENT_VERSION) -> tuple[Feature, ...]:
 
 def feature_names(version: int = CURRENT_VERSION) -> list[str]:
     return [feature.name for feature in features(version)]
-
-
-def coded_value_shown(kind: Kind, value) -> object:
-    """Condition codes and flags as the words people read; other values as they are."""
-    if kind == Kind.CONDITION:
-        return CONDITION_LABELS.get(int(value), value)
-    if kind in (Kind.BINARY, Kind.BOOLEAN):
-        return "yes" if float(value) >= 0.5 else "no"
-    return value

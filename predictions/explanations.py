@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from patients.feature_contract import Kind, coded_value_shown, features
+from patients.feature_contract import Kind, features
+from patients.feature_phrases import feature_phrase, risk_points
+from patients.visibility import age_band
 from predictions.features import feature_frame, frame_prepare
 from predictions.model_store import model_bundle_load
 from predictions.models import ModelVersion
@@ -23,10 +25,18 @@ SAMPLE_FOR_PROFILE = 5000
 @dataclass(frozen=True)
 class Driver:
     feature: str
-    description: str
-    value: object
+    value: object  # the patient's, as the reader may see it (an analyst gets an age band)
     typical: object
     effect: float  # risk with the patient's value minus risk with the typical value
+
+    @property
+    def reason(self) -> str:
+        """ "admissions in the last year: 5 (typical 0)"""
+        return feature_phrase(self.feature, self.value, self.typical)
+
+    @property
+    def effect_text(self) -> str:
+        return risk_points(self.effect)
 
 
 def profile_from_frame(frame: pd.DataFrame) -> dict:
@@ -65,10 +75,16 @@ def reference_profile(version: ModelVersion) -> dict:
 
 
 def risk_drivers(
-    *, version: ModelVersion, patient_ids: list[int], windows: Sequence[str], top: int = 3
+    *,
+    version: ModelVersion,
+    patient_ids: list[int],
+    windows: Sequence[str],
+    exact_age: bool,
+    top: int = 3,
 ) -> dict[str, dict[int, list[Driver]]]:
     """Per window, the `top` features that most raise each patient's risk (one prediction
-    of the variants serves every window)."""
+    of the variants serves every window). Without `exact_age` (analysts), an age driver
+    names the patient's ten-year band, never the age itself."""
     if not patient_ids:
         return {window: {} for window in windows}
     bundle = model_bundle_load(version.version, version.artifact_sha256)
@@ -90,9 +106,8 @@ def risk_drivers(
             patient_id: [
                 Driver(
                     feature=contract[j].name,
-                    description=contract[j].description,
-                    value=_shown(contract[j].kind, frame.iat[i, j]),
-                    typical=_shown(contract[j].kind, profile[contract[j].name]),
+                    value=_shown(contract[j], frame.iat[i, j], exact_age),
+                    typical=_shown(contract[j], profile[contract[j].name], exact_age),
                     effect=round(float(effects[i, j]), 4),
                 )
                 for j in np.argsort(-effects[i])[:top]
@@ -103,7 +118,9 @@ def risk_drivers(
     return drivers
 
 
-def _shown(kind: Kind, value) -> object:
-    if kind == Kind.NUMERIC:
-        return round(float(value), 2)
-    return coded_value_shown(kind, value)
+def _shown(feature, value, exact_age: bool) -> object:
+    if feature.kind == Kind.CATEGORY:
+        return str(value)
+    if feature.name == "age" and not exact_age:
+        return age_band(round(float(value)))
+    return round(float(value), 2)

@@ -2,7 +2,8 @@
 
 from datetime import date
 
-from patients.feature_contract import coded_value_shown, features
+from patients.feature_contract import features
+from patients.feature_phrases import feature_label, value_phrase
 from patients.models import Patient
 from patients.visibility import age_band, patient_date
 from predictions.explanations import risk_drivers
@@ -31,7 +32,10 @@ def patient_page_context(*, patient: Patient, show_identifiers: bool, exact_date
         version = None
     drivers = {}
     if version and current and patient.is_active:
-        found = risk_drivers(version=version, patient_ids=[patient.pk], windows=list(current))
+        found = risk_drivers(
+            version=version, patient_ids=[patient.pk], windows=list(current),
+            exact_age=show_identifiers,
+        )  # fmt: skip
         drivers = {window: by_patient.get(patient.pk, []) for window, by_patient in found.items()}
     windows = [
         {
@@ -62,15 +66,15 @@ def patient_page_context(*, patient: Patient, show_identifiers: bool, exact_date
     }
 
 
-def _features(patient: Patient) -> list[tuple[str, str, object]]:
+def _features(patient: Patient) -> list[tuple[str, str, str]]:
+    """(column, what it is, its value in words): age, gender and race are in the
+    demographics block."""
     values = patient.features
-    shown = []
-    for feature in features():
-        if feature.table == "patients":
-            continue  # age, gender and race are in the demographics block
-        value = coded_value_shown(feature.kind, getattr(values, feature.name))
-        shown.append((feature.name, feature.description, value))
-    return shown
+    return [
+        (f.name, feature_label(f.name), value_phrase(f.name, getattr(values, f.name)))
+        for f in features()
+        if f.table != "patients"
+    ]
 
 
 def _changes(patient: Patient, show_identifiers: bool, exact_dates: bool) -> list[dict]:

@@ -53,6 +53,23 @@ def _filters(request, department) -> WorklistFilters:
     )
 
 
+def _drivers_attach(rows: list, *, window: str, exact_age: bool):
+    """Each row's reasons under the active model (one batched prediction for all rows);
+    the active version, or None when there is none."""
+    try:
+        version = active_model_version()
+    except NoActiveModel:
+        return None
+    if rows:
+        drivers = risk_drivers(
+            version=version, patient_ids=[row.patient_id for row in rows], windows=[window],
+            exact_age=exact_age,
+        )[window]  # fmt: skip
+        for row in rows:
+            row.drivers = drivers.get(row.patient_id, [])
+    return version
+
+
 def _page_number(request) -> int:
     raw = request.GET.get("page", "1")
     return max(int(raw), 1) if raw.isdigit() else 1
@@ -68,16 +85,7 @@ def worklist_view(request, department_code: str, window: str):
     if not rows and page > 1:  # past the last page (the list shrank): show the first
         page = 1
         rows, total = worklist_rows(department=department, window=window, filters=filters)
-    try:
-        version = active_model_version()
-    except NoActiveModel:
-        version = None
-    if version and rows:
-        drivers = risk_drivers(
-            version=version, patient_ids=[row.patient_id for row in rows], windows=[window]
-        )[window]
-        for row in rows:
-            row.drivers = drivers.get(row.patient_id, [])
+    version = _drivers_attach(rows, window=window, exact_age=identifiers_visible_to(request.user))
     phi_shown(
         request,
         report=f"worklist:{department.department_code}:{window}",
@@ -115,6 +123,7 @@ def worklist_export_view(request, department_code: str, window: str):
     filters = _filters(request, department)
     rows, _ = worklist_rows(department=department, window=window, filters=filters, page=None)
     identifiers = identifiers_visible_to(request.user)
+    _drivers_attach(rows, window=window, exact_age=identifiers)
     phi_shown(
         request,
         report=f"worklist-csv:{department.department_code}:{window}",
@@ -126,7 +135,7 @@ def worklist_export_view(request, department_code: str, window: str):
         ["patient_uuid", *(["external_id", "age"] if identifiers else ["age_band"]), "gender",
          "data_source", "window", "risk_score", "risk_tier", "tier_label", "previous_score",
          "intervention_cost", "expected_savings", "net_benefit", "roi_percentage",
-         "roi_category"]
+         "roi_category", "reasons"]
     )  # fmt: skip
     for row in rows:
         writer.writerow(
@@ -135,7 +144,8 @@ def worklist_export_view(request, department_code: str, window: str):
              row.gender or "", row.data_source, window, row.risk_score, row.risk_tier,
              row.tier_label, "" if row.previous_score is None else row.previous_score,
              row.intervention_cost, row.expected_savings, row.net_benefit,
-             "" if row.roi_percentage is None else row.roi_percentage, row.roi_category]
+             "" if row.roi_percentage is None else row.roi_percentage, row.roi_category,
+             "; ".join(f"{d.reason}: {d.effect_text}" for d in row.drivers)]
         )  # fmt: skip
     return response
 

@@ -14,8 +14,8 @@ from riskplatform.core.csv_safe import attachment_disposition, cell_neutralised,
 from riskplatform.core.roles import Role
 from tests.factories import (
     FinancialProjectionFactory,
-    ModelVersionFactory,
     PatientFactory,
+    PatientFeaturesFactory,
     PredictionFactory,
     user_with_role,
 )
@@ -67,11 +67,14 @@ def test_the_writer_round_trips_payloads_with_their_tabs_and_returns():
 
 
 @pytest.mark.django_db
-def test_the_worklist_export_neutralises_external_ids_and_keeps_money_numeric(client):
-    version = ModelVersionFactory(version="v1.0", status="active")
+def test_the_worklist_export_neutralises_external_ids_and_keeps_money_numeric(
+    client, active_version
+):
+    version = active_version  # a real model: the export explains each row's risk
     cardio = Department.objects.get(department_code="CARDIO")
     for payload in PAYLOADS:
         patient = PatientFactory(department=cardio, external_id=payload, annual_cost=1000)
+        PatientFeaturesFactory(patient=patient)
         prediction = PredictionFactory(
             patient=patient, model_version=version, risk_score=Decimal("0.8000")
         )

@@ -202,3 +202,54 @@ def test_each_sort_answers_and_orders_the_rows_descending(client, scored, sort):
     assert len(rows) >= 2, "the fixture should flag several CARDIO patients at 90 days"
     values = [SORT_KEYS[sort](row) for row in rows]
     assert values == sorted(values, key=lambda v: (v is not None, v), reverse=True)
+
+
+def test_reasons_read_as_words_on_the_worklist_and_in_its_export(client, scored):
+    client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
+    page = client.get(reverse("worklist", args=["CARDIO", "90_day"]))
+    with_reasons = [row for row in page.context["rows"] if row.drivers]
+    assert with_reasons
+    body = page.content.decode()
+    for driver in with_reasons[0].drivers:
+        assert f"{driver.reason[0].upper()}{driver.reason[1:]}: {driver.effect_text}" in body
+        assert driver.effect_text.endswith("points of risk")
+    export = client.get(reverse("worklist-export", args=["CARDIO", "90_day"]))
+    reasons = {
+        r["patient_uuid"]: r["reasons"]
+        for r in csv.DictReader(io.StringIO(export.content.decode()))
+    }
+    row = with_reasons[0]
+    assert reasons[str(row.patient_uuid)] == "; ".join(
+        f"{d.reason}: {d.effect_text}" for d in row.drivers
+    )
+
+
+def test_an_analysts_reasons_give_the_age_band_never_the_age(scored, monkeypatch):
+    from predictions import explanations
+
+    monkeypatch.setattr(explanations, "MIN_EFFECT", -1.0)  # every feature is a reason
+    version = ModelVersion.objects.get(version="v1.0")
+    patient = scored[3]
+
+    def age_driver(exact_age: bool):
+        found = explanations.risk_drivers(
+            version=version, patient_ids=[patient.pk], windows=["30_day"],
+            exact_age=exact_age, top=50,
+        )  # fmt: skip
+        return next(d for d in found["30_day"][patient.pk] if d.feature == "age")
+
+    assert age_driver(True).value == patient.age
+    band = age_driver(False)
+    assert band.value == f"{patient.age // 10 * 10}-{patient.age // 10 * 10 + 9}"
+    assert str(patient.age) not in band.reason.replace(band.value, "")
+
+
+def test_the_patient_page_lists_features_in_words(client, scored):
+    patient = next(p for p in scored if p.department.department_code == "CARDIO")
+    client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
+    response = client.get(reverse("patient", args=[patient.patient_uuid]))
+    features = {name: (label, value) for name, label, value in response.context["features"]}
+    assert features["has_chf"][0] == "heart failure"
+    assert features["has_chf"][1] in ("yes", "no", "not recorded")
+    assert features["total_annual_cost"][1].startswith("$")
+    assert "Heart failure" in response.content.decode()
