@@ -113,9 +113,11 @@ def test_a_killed_worker_s_chunk_is_taken_over_within_the_lease(scoring, tmp_pat
     run = run_planned(chunk_size=50)
     with (
         celery_worker(tmp_path, hostname="w1@faults", env=WORKER_ENV) as w1,
-        celery_worker(tmp_path, hostname="w2@faults", env=WORKER_ENV),
+        celery_worker(tmp_path, hostname="w2@faults", env=WORKER_ENV) as w2,
     ):
         run_dispatched(run, copies=2)
+        # Both take part first: a takeover needs a second worker with a message of the run.
+        w2.wait_until(lambda: "w2@faults" in chunk_holders(run.pk), "w2's first chunk")
         # Freeze w1 where it is; kill it only while it holds a chunk (it nearly always does).
         for _ in range(50):
             wait_until(lambda: _chunks_done(run.pk) >= 5, message="five chunks written")
@@ -127,8 +129,11 @@ def test_a_killed_worker_s_chunk_is_taken_over_within_the_lease(scoring, tmp_pat
         assert held, "w1 never held a chunk"
         _signal_family(w1, signal.SIGKILL)  # every process of the host, at once
         killed = time.monotonic()
-        wait_until(lambda: _token(run.pk, held[0][0]) == 2, timeout=LEASE + 30,
-                   message="the dead worker's chunk taken over")  # fmt: skip
+        try:
+            w2.wait_until(lambda: _token(run.pk, held[0][0]) >= 2,
+                          f"takeover of chunk {held[0][0]}", timeout=LEASE + 30)  # fmt: skip
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nunfinished chunks: {_chunk_table(run.pk)}") from None
         taken_over = time.monotonic() - killed
         _wait_for_end(run.pk, timeout=120)
     assert taken_over < LEASE + 10  # the lease, then w2's next claim (a chunk or a poll away)
@@ -172,6 +177,18 @@ def test_a_worker_paused_past_its_lease_has_its_late_write_refused(scoring, tmp_
     assert chunk_holders(run.pk) == {"w2@faults": 2}
     with connection.cursor() as cursor:
         _assert_exact(run_census(cursor, run_id=run.pk, version="v1.0"))
+
+
+def _chunk_table(run_id: int) -> list[tuple]:
+    """The run's unfinished chunks, for a failure message."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT chunk_no, status, fencing_token, attempts, lease_holder, "
+            "round(extract(epoch FROM lease_expires_at - clock_timestamp())::numeric, 1) "
+            "FROM scoring_chunks WHERE run_id = %s AND status <> 'done' ORDER BY chunk_no",
+            [run_id],
+        )
+        return cursor.fetchall()
 
 
 def _token(run_id: int, chunk_no: int) -> int:
