@@ -1,6 +1,9 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from finance.admin_actions import record_intervention
+from finance.forms import InterventionForm
+from finance.interventions import intervention_update
 from finance.models import (
     FinancialProjection,
     Intervention,
@@ -8,14 +11,28 @@ from finance.models import (
     RoiPositivePatient,
     RoiTierSummary,
 )
+from patients.admin import PatientAdmin
+from patients.admin_scope import VisibleRecordsAdminMixin, department_filter, export_selected_csv
+from patients.models import Patient
 from predictions.admin import ReportViewAdmin
 from riskplatform.core.admin_mixins import (
     PatientReferenceMixin,
     PatientSearchMixin,
     PhiAdminMixin,
-    ReadOnlyAdminMixin,
     ReadOnlyModelAdmin,
 )
+
+admin.site.unregister(Patient)
+
+
+@admin.register(Patient)
+class PatientWithInterventionsAdmin(PatientAdmin):
+    """The patient admin with finance's action on selected patients."""
+
+    actions = (*PatientAdmin.actions, record_intervention)
+
+    def has_record_intervention_permission(self, request) -> bool:
+        return request.user.has_perm("finance.add_intervention")
 
 
 @admin.register(InterventionPolicy)
@@ -42,8 +59,9 @@ class InterventionPolicyAdmin(SimpleHistoryAdmin):
 
 @admin.register(FinancialProjection)
 class FinancialProjectionAdmin(
-    PhiAdminMixin, PatientSearchMixin, PatientReferenceMixin, ReadOnlyModelAdmin
-):
+    PhiAdminMixin, VisibleRecordsAdminMixin, PatientSearchMixin, PatientReferenceMixin,
+    ReadOnlyModelAdmin,
+):  # fmt: skip
     list_display = (
         "patient",
         "projection_window",
@@ -64,17 +82,22 @@ class FinancialProjectionAdmin(
         "risk_tier",
         "roi_category",
         "prediction__model_version",
-        "patient__department",
+        department_filter("patient__department"),
         "patient__data_source",
     )
     list_select_related = ("patient",)
+    actions = (export_selected_csv,)
     show_full_result_count = False
 
 
 @admin.register(RoiPositivePatient)
-class RoiPositivePatientAdmin(PhiAdminMixin, PatientSearchMixin, ReportViewAdmin):
+class RoiPositivePatientAdmin(
+    PhiAdminMixin, VisibleRecordsAdminMixin, PatientSearchMixin, ReportViewAdmin
+):
     patient_path = ""
     phi_patient = "patient_uuid"
+    visible_department = "department_id"
+    actions = (export_selected_csv,)
     list_display = (
         "patient_uuid",
         "department_name",
@@ -111,13 +134,16 @@ class RoiTierSummaryAdmin(ReportViewAdmin):
 
 @admin.register(Intervention)
 class InterventionAdmin(
-    PhiAdminMixin, PatientSearchMixin, PatientReferenceMixin, ReadOnlyAdminMixin,
+    PhiAdminMixin, VisibleRecordsAdminMixin, PatientSearchMixin, PatientReferenceMixin,
     SimpleHistoryAdmin,
 ):  # fmt: skip
-    """Read-only: interventions are recorded and corrected in the workspace pages, whose
-    services audit every change and re-realise savings (finance/interventions.py). The
-    patient is shown by patient_uuid, never by the internal key."""
+    """Recorded through the patients' "record intervention" action (or the workspace);
+    changed here through the same service, which audits every change and re-realises
+    savings (finance/interventions.py). The patient is shown by patient_uuid, never by the
+    internal key."""
 
+    form = InterventionForm
+    actions = (export_selected_csv,)
     list_display = (
         "intervention_uuid",
         "patient_uuid",
@@ -128,11 +154,25 @@ class InterventionAdmin(
         "recorded_by",
         "updated_at",
     )
-    list_filter = ("status", "intervention_type", "intervention_date", "patient__department")
+    list_filter = ("status", "intervention_type", "intervention_date",
+                   department_filter("patient__department"))  # fmt: skip
     list_select_related = ("patient",)
     exclude = ("prediction",)  # its widget would link to the prediction's internal id
     readonly_fields = ("intervention_uuid", "prompting_prediction")
     show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # on selected patients (their admin's action) or the patient page
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a mistaken record is corrected (status, date), never erased
+
+    def save_model(self, request, obj: Intervention, form, change) -> None:
+        intervention_update(
+            intervention=obj,
+            **{name: form.cleaned_data[name] for name in InterventionForm.Meta.fields},
+            recorded_by=f"admin:{request.user.get_username()}"[:50],
+        )
 
     @admin.display(description="Patient", ordering="patient__patient_uuid")
     def patient_uuid(self, obj: Intervention):

@@ -13,30 +13,17 @@ from django.utils import timezone
 from finance.forms import InterventionForm
 from finance.interventions import intervention_record, intervention_update
 from finance.models import Intervention, InterventionStatus
+from finance.selectors import prompting_prediction
 from patients.visibility import patients_visible_to, role_required
-from predictions.models import Prediction
-from predictions.selectors import current_prediction_q
 from riskplatform.core.access import phi_logged, phi_shown
 from riskplatform.core.models import AccessAction
 from riskplatform.core.roles import Role
-from riskplatform.core.windows import DAYS_IN_WINDOW
 
 RECORDERS = (Role.COORDINATOR, Role.PLATFORM_ADMIN)
 
 
 def _patient_page(patient) -> str:
     return reverse("patient", args=[patient.patient_uuid]) + "#interventions"
-
-
-def _prompting_prediction(*, patient, window: str) -> Prediction | None:
-    """The patient's current prediction of the active model for `window`, if any."""
-    if window not in DAYS_IN_WINDOW:
-        return None
-    return (
-        Prediction.objects.filter(current_prediction_q(), patient=patient, prediction_window=window)
-        .select_related("projection")
-        .first()
-    )
 
 
 def _saved(form: InterventionForm, service, **arguments) -> bool:
@@ -63,7 +50,7 @@ def intervention_new_view(request, patient_uuid):
         patients_visible_to(request.user).select_related("department"), patient_uuid=patient_uuid
     )
     window = request.POST.get("window") or request.GET.get("window", "")
-    prediction = _prompting_prediction(patient=patient, window=window)
+    prediction = prompting_prediction(patient=patient, window=window)
     if request.method == "POST":
         form = InterventionForm(request.POST)
         if form.is_valid() and _saved(

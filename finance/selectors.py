@@ -465,3 +465,15 @@ def _roi_line(row: dict | None, **labels) -> RoiLine:
         expected_savings=row["savings"] if row else ZERO,
         net_benefit=row["net"] if row else ZERO,
     )
+
+
+def prompting_prediction(*, patient: Patient, window: str) -> Prediction | None:
+    """The patient's current prediction of the active model for `window`, if any: the one
+    an intervention recorded now answers."""
+    if window not in DAYS_IN_WINDOW:
+        return None
+    return (
+        Prediction.objects.filter(current_prediction_q(), patient=patient, prediction_window=window)
+        .select_related("projection")
+        .first()
+    )

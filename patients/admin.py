@@ -3,9 +3,10 @@ from django.db.models import Count
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
+from patients.admin_scope import VisibleRecordsAdminMixin, department_filter, export_selected_csv
 from patients.admin_uuid import PatientInlineFormSet, PatientUuidAdmin
 from patients.models import Admission, Department, Patient, PatientFeatures
-from patients.visibility import patients_visible_to
+from patients.visibility import patients_editable_by
 from riskplatform.core.admin_mixins import (
     PatientReferenceMixin,
     PatientSearchMixin,
@@ -24,7 +25,8 @@ def _shown(name: str, value) -> str | None:
 
 
 @admin.register(Department)
-class DepartmentAdmin(SimpleHistoryAdmin):
+class DepartmentAdmin(VisibleRecordsAdminMixin, SimpleHistoryAdmin):
+    visible_department = "pk"
     list_display = (
         "department_name",
         "department_code",
@@ -90,12 +92,15 @@ class PatientFeaturesInline(admin.StackedInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(PhiAdminMixin, PatientSearchMixin, PatientUuidAdmin):
+class PatientAdmin(PhiAdminMixin, VisibleRecordsAdminMixin, PatientSearchMixin, PatientUuidAdmin):
     """Addressed by patient_uuid (patients/admin_uuid.py). The field-by-field change
-    history (django-simple-history) is on the patient page, which shows it by role."""
+    history (django-simple-history) is on the patient page, which shows it by role.
+    finance/admin.py adds the "record intervention" action."""
 
     patient_path = ""
     phi_patient = "patient_uuid"
+    visible_department = "department"
+    actions = (export_selected_csv,)
     inlines = (PatientFeaturesInline,)
     list_display = (
         "patient_uuid",
@@ -109,7 +114,7 @@ class PatientAdmin(PhiAdminMixin, PatientSearchMixin, PatientUuidAdmin):
         "is_active",
         "created_at",
     )
-    list_filter = ("department", "data_source", "is_active", "gender", "race")
+    list_filter = (department_filter("department"), "data_source", "is_active", "gender", "race")
     list_select_related = ("department",)
     readonly_fields = ("patient_uuid", "created_at", "created_by", "updated_at", "updated_by")
     fieldsets = (
@@ -124,8 +129,11 @@ class PatientAdmin(PhiAdminMixin, PatientSearchMixin, PatientUuidAdmin):
     )
     show_full_result_count = False
 
-    def get_queryset(self, request):
-        return super().get_queryset(request) & patients_visible_to(request.user)
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and patients_editable_by(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return super().has_add_permission(request) and patients_editable_by(request.user)
 
     # Patients are deactivated (is_active), never deleted: their predictions are evidence.
 
@@ -164,15 +172,19 @@ class PatientAdmin(PhiAdminMixin, PatientSearchMixin, PatientUuidAdmin):
 
 
 @admin.register(Admission)
-class AdmissionAdmin(PhiAdminMixin, PatientSearchMixin, PatientReferenceMixin, ReadOnlyModelAdmin):
+class AdmissionAdmin(
+    PhiAdminMixin, VisibleRecordsAdminMixin, PatientSearchMixin, PatientReferenceMixin,
+    ReadOnlyModelAdmin,
+):  # fmt: skip
     """Admissions arrive through `import_admissions` and the JSON API (validated, audited);
     the admin lists them."""
 
     list_display = (
         "patient_uuid", "admission_date", "discharge_date", "stay_cost", "source", "created_by",
     )  # fmt: skip
-    list_filter = ("source", "admission_date", "patient__department")
+    list_filter = ("source", "admission_date", department_filter("patient__department"))
     list_select_related = ("patient",)
+    actions = (export_selected_csv,)
     date_hierarchy = "admission_date"
     show_full_result_count = False
 

@@ -9,8 +9,11 @@ admin/patients/patient/change_form_object_tools.html).
 """
 
 import json
+import uuid
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.admin.options import IS_POPUP_VAR, get_content_type_for_model
 from django.contrib.admin.views.main import ChangeList
@@ -52,7 +55,26 @@ class PatientInlineFormSet(BaseInlineFormSet):
 
 class PatientUuidAdmin(admin.ModelAdmin):
     view_on_site = False
-    actions = None  # the action checkboxes carry primary keys
+
+    def action_checkbox(self, obj: Patient) -> str:
+        # Django's checkbox carries the primary key; this one the patient_uuid, turned back
+        # into keys in response_action.
+        attrs = {"class": "action-select", "aria-label": f"Select patient {obj.patient_uuid}"}
+        checkbox = forms.CheckboxInput(attrs, lambda value: False)
+        return checkbox.render(helpers.ACTION_CHECKBOX_NAME, str(obj.patient_uuid))
+
+    def response_action(self, request, queryset):
+        uuids = []
+        for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+            try:
+                uuids.append(uuid.UUID(value))
+            except ValueError:
+                continue  # not a patient of this page: selects nothing
+        keys = queryset.filter(patient_uuid__in=uuids).values_list("pk", flat=True)
+        post = request.POST.copy()
+        post.setlist(helpers.ACTION_CHECKBOX_NAME, [str(key) for key in keys])
+        request.POST = post
+        return super().response_action(request, queryset)
 
     def get_changelist(self, request, **kwargs):
         return _UuidChangeList

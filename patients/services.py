@@ -121,8 +121,9 @@ def user_role_assign(
     user.groups.remove(*Group.objects.filter(name__in=[str(r) for r in Role]))
     user.groups.add(Group.objects.get(name=str(role)))
     user.coordinated_departments.set(departments if role == Role.COORDINATOR else [])
-    # The admin site needs is_staff; analysts and coordinators work in the workspace pages.
-    user.is_staff = role == Role.PLATFORM_ADMIN or user.is_superuser
+    # The admin site needs is_staff: coordinators use it for their departments' patients;
+    # analysts work in the de-identified workspace pages only.
+    user.is_staff = role in (Role.PLATFORM_ADMIN, Role.COORDINATOR) or user.is_superuser
     user.save(update_fields=["is_staff"])
     audit_event_record(
         event_type=AuditEvent.ROLE_ASSIGNED,

@@ -14,6 +14,7 @@ minute, analysts to the month (`exact_dates_visible_to`, `patient_date`; templat
 from datetime import date, datetime
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
@@ -55,9 +56,31 @@ def patients_visible_to(user: User | AnonymousUser) -> QuerySet[Patient]:
     return Patient.objects.none()
 
 
+def records_visible_to(
+    user: User | AnonymousUser, records: QuerySet, *, department: str = "patient__department"
+) -> QuerySet:
+    """`records` (patients, admissions, predictions, interventions, report rows) narrowed
+    to the departments whose patients `user` may see; `department` is the lookup from a
+    record to its patient's department ("department" for patients, "department_id" for a
+    view's plain column)."""
+    if role_of(user) in (Role.PLATFORM_ADMIN, Role.ANALYST):
+        return records
+    return records.filter(**{f"{department}__in": departments_visible_to(user).values("pk")})
+
+
 def identifiers_visible_to(user: User | AnonymousUser) -> bool:
     """Whether external_id (the hospital's own patient number) and exact age may be shown."""
     return role_of(user) in (Role.PLATFORM_ADMIN, Role.COORDINATOR)
+
+
+def patients_editable_by(user: User | AnonymousUser) -> bool:
+    """Whether the admin lets `user` change a visible patient's record and features:
+    platform admins always; care coordinators where the hospital allows it
+    (COORDINATOR_FEATURE_EDITS); nobody else."""
+    role = role_of(user)
+    if role == Role.PLATFORM_ADMIN:
+        return True
+    return role == Role.COORDINATOR and settings.COORDINATOR_FEATURE_EDITS
 
 
 def exact_dates_visible_to(user: User | AnonymousUser) -> bool:

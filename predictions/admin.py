@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from patients.admin_scope import VisibleRecordsAdminMixin, department_filter, export_selected_csv
 from predictions.model_store import WINDOWS
 from predictions.models import (
     DeptRiskDistribution,
@@ -163,7 +164,10 @@ class ModelVersionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Prediction)
-class PredictionAdmin(PhiAdminMixin, PatientSearchMixin, PatientReferenceMixin, ReadOnlyModelAdmin):
+class PredictionAdmin(
+    PhiAdminMixin, VisibleRecordsAdminMixin, PatientSearchMixin, PatientReferenceMixin,
+    ReadOnlyModelAdmin,
+):  # fmt: skip
     list_display = (
         "patient",
         "prediction_window",
@@ -181,10 +185,11 @@ class PredictionAdmin(PhiAdminMixin, PatientSearchMixin, PatientReferenceMixin, 
         "risk_tier",
         "model_version",
         "is_critical_risk",
-        "patient__department",
+        department_filter("patient__department"),
         "patient__data_source",
     )
     list_select_related = ("patient",)
+    actions = (export_selected_csv,)
     show_full_result_count = False
 
     @admin.display(description="Model version", ordering="model_version")
@@ -309,10 +314,15 @@ class ModelComparisonAdmin(PhiAdminMixin, ReadOnlyModelAdmin):
 
 
 @admin.register(PredictionOutcome)
-class PredictionOutcomeAdmin(PhiAdminMixin, ReadOnlyModelAdmin):
+class PredictionOutcomeAdmin(
+    PhiAdminMixin, VisibleRecordsAdminMixin, PatientSearchMixin, ReadOnlyModelAdmin
+):
     """Written by `outcomes_evaluate` (predictions/outcomes.py), daily."""
 
     phi_patient = "prediction.patient.patient_uuid"
+    patient_path = "prediction__patient__"
+    visible_department = "prediction__patient__department"
+    actions = (export_selected_csv,)
 
     list_display = (
         "prediction_id", "patient_uuid", "window", "version_label", "window_start",

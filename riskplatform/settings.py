@@ -283,6 +283,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "workspace"
 LOGOUT_REDIRECT_URL = "login"
 
+# Care coordinators see their departments' patients in the admin; whether they may also
+# change a patient's record and features there is the hospital's choice (platform admins
+# always may).
+COORDINATOR_FEATURE_EDITS = env_bool("COORDINATOR_FEATURE_EDITS", False)
+
 # Population runs (docs/operations.md, "Population runs: chunks, leases and fencing").
 # Claimer threads (each with a database connection) of an in-process run (the CLI, demo).
 SCORING_WORKERS = env_int("SCORING_WORKERS", 2)

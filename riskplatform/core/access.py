@@ -65,15 +65,19 @@ def phi_shown(
     *,
     patient_uuids: Iterable[UUID | str] = (),
     report: str | None = None,
+    action: AccessAction | None = None,
 ) -> None:
     """Inside a `phi_logged` view: the patients this page shows (added up when called more
-    than once) and, where the URL decides it, the report's name (e.g. its department)."""
+    than once) and, where the request decides it, the report's name (e.g. its department)
+    and the kind of access (an admin action that exports is an export)."""
     page = getattr(request, _ATTRIBUTE, None)
     if page is None:
         raise ImproperlyConfigured("phi_shown() called outside a @phi_logged view")
     page.patient_uuids.extend(patient_uuids)
     if report is not None:
         page.report = report
+    if action is not None:
+        page.action = action
 
 
 def phi_logged(action: AccessAction, report: str = "") -> Callable:

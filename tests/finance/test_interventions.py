@@ -284,7 +284,9 @@ def test_patient_page_lists_interventions_and_links_recording_for_coordinators_o
     assert "Spoke with daughter." not in html  # free-text notes are not de-identified
 
 
-def test_admin_shows_interventions_read_only_by_uuids(admin_client, cardio_patient):
+def test_admin_shows_interventions_by_uuids_and_changes_them_through_the_service(
+    admin_client, admin_user, cardio_patient
+):
     intervention = _record(cardio_patient)
     changelist = admin_client.get(reverse("admin:finance_intervention_changelist"))
     assert changelist.status_code == 200
@@ -299,7 +301,20 @@ def test_admin_shows_interventions_read_only_by_uuids(admin_client, cardio_patie
     html = page.content.decode()
     assert reverse("patient", args=[cardio_patient.patient_uuid]) in html
     _no_internal_ids(html, cardio_patient)
-    assert not page.context["has_change_permission"]
+    assert page.context["has_change_permission"]
+    assert not page.context["has_add_permission"] and not page.context["has_delete_permission"]
+    audited = AuditLog.objects.count()
+    saved = admin_client.post(
+        reverse("admin:finance_intervention_change", args=[intervention.pk]),
+        _form(intervention_type="CARE_MANAGER_CALL", cost_spent="95.00"),
+    )
+    assert saved.status_code == 302, saved.content.decode()[-2000:]
+    intervention.refresh_from_db()
+    assert intervention.cost_spent == Decimal("95.00") and intervention.notes == "Visited at home."
+    assert intervention.recorded_by == "nurse"  # the original recorder is kept
+    change = AuditLog.objects.order_by("-pk").first()
+    assert AuditLog.objects.count() == audited + 1
+    assert change.changed_by == f"admin:{admin_user.username}"
     history = admin_client.get(
         reverse("admin:finance_intervention_history", args=[intervention.pk])
     )
