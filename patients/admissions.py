@@ -26,6 +26,7 @@ from patients.import_schema import (
     ADMISSION_COLUMN_NAMES,
     ADMISSION_COLUMNS,
     ADMISSION_REQUIRED_NAMES,
+    spec_text,
     value_reason,
 )
 from patients.importer import RowError, RowsRejected
@@ -227,8 +228,8 @@ def _record(
 
 
 def _text(value: Any) -> str:
-    # JSON gives numbers and nulls; a file gives text. Errors quote what was sent.
-    return "" if value is None else str(value).strip()
+    # JSON gives numbers, booleans and nulls; a file gives text. Errors quote what was sent.
+    return spec_text(value)
 
 
 def _row_parse(number: int, raw: Any, today: date) -> tuple[_Row | None, list[RowError]]:
