@@ -9,7 +9,6 @@ same rows changes nothing, a changed cost or discharge date updates that admissi
 history rows and one audit event in the same transaction. docs/outcomes.md.
 """
 
-import csv
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,14 +21,15 @@ from uuid import UUID
 from django.db import connection, transaction
 from django.utils import timezone
 
+from patients.csv_reader import CsvReader, RowError, RowsRejected
 from patients.import_schema import (
     ADMISSION_COLUMN_NAMES,
     ADMISSION_COLUMNS,
     ADMISSION_REQUIRED_NAMES,
+    UNKNOWN_FIELD,
     spec_text,
     value_reason,
 )
-from patients.importer import RowError, RowsRejected
 from patients.models import Admission, AdmissionSource
 from riskplatform.core.db import tables_analyze
 from riskplatform.core.history import history_bulk_record
@@ -114,15 +114,13 @@ def admissions_import(
     line. Errors name the file's line number (the header is line 1). Columns other than
     ADMISSION_COLUMN_NAMES are ignored and listed in the result."""
     _check_source(source)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = [name.strip().lower() for name in next(reader, [])]
+    with path.open("rb") as handle:
+        reader = CsvReader(handle)
+        header = reader.header
         _check_header(header)
         rows: list[tuple[int, dict[str, Any]]] = []
         structural: list[RowError] = []
-        for line, record in enumerate(reader, start=2):
-            if not record:
-                continue  # a blank line
+        for line, record in reader:
             if len(record) != len(header):
                 reason = f"has {len(record)} fields, expected {len(header)}"
                 structural.append(RowError(line, "(row)", ",".join(record)[:80], reason))
@@ -239,7 +237,7 @@ def _row_parse(number: int, raw: Any, today: date) -> tuple[_Row | None, list[Ro
     if not isinstance(raw, dict):
         return None, [RowError(number, "(row)", _text(raw)[:80], "is not an object of fields")]
     errors = [
-        RowError(number, str(name), _text(value)[:80], "is not a known field")
+        RowError(number, str(name), _text(value)[:80], UNKNOWN_FIELD)
         for name, value in raw.items()
         if name not in ADMISSION_COLUMN_NAMES
     ]

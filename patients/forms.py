@@ -4,11 +4,17 @@ accept exactly the same data; fields the specification does not know are refused
 
 from django import forms
 
-from patients.import_schema import COLUMN_NAMES, COLUMNS, FEATURE_COLUMNS, spec_text
+from patients.import_schema import (
+    COLUMN_NAMES,
+    COLUMNS,
+    FEATURE_COLUMNS,
+    NOT_IMPORTED_FIELDS,
+    UNKNOWN_FIELD,
+    spec_text,
+)
 from patients.models import Department
 from patients.spec_fields import spec_formfield
 
-UNKNOWN_FIELD = "is not a known field"
 ERROR_VALUE_CHARS = 80  # an error quotes at most this much of the value sent
 
 
@@ -36,7 +42,10 @@ class PatientEntryForm(forms.Form):
         if self.is_bound:
             for name in self.raw:
                 if name not in COLUMN_NAMES:
-                    self._errors[str(name)[:ERROR_VALUE_CHARS]] = self.error_class([UNKNOWN_FIELD])
+                    reason = UNKNOWN_FIELD
+                    if name in NOT_IMPORTED_FIELDS:
+                        reason += " (the platform sets it, not a client)"
+                    self._errors[str(name)[:ERROR_VALUE_CHARS]] = self.error_class([reason])
                     self.cleaned_data.pop(name, None)
 
     def clean(self) -> dict:

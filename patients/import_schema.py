@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from patients.feature_contract import BINARY_FLAGS, CONDITIONS
 from patients.identifiers import UNPRINTABLE_REASON, UNPRINTABLE_SQL_CLASS, unprintable_reason
-from patients.models import MAX_AGE, MIN_AGE, Gender, Race
+from patients.models import MAX_AGE, MIN_AGE, Gender, Patient, PatientFeatures, Race
 
 INTEGER_RE = r"^[+-]?[0-9]+$"
 DECIMAL_RE = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$"
@@ -89,6 +89,16 @@ ADMIN_COLUMNS = (
 )  # fmt: skip
 # Every specified field of `patients` and `patient_features` by name (the admin's forms).
 FIELD_SPECS = {c.name: c for c in COLUMNS + ADMIN_COLUMNS}
+UNKNOWN_FIELD = "is not a known field"
+# A file's column named after a stored field that no import sets (patient_id, data_source,
+# is_active, …) is refused: ignoring it would drop a value its author meant to set. Other
+# columns a file may carry are ignored and reported.
+NOT_IMPORTED_FIELDS = frozenset(
+    name
+    for model in (Patient, PatientFeatures)
+    for f in model._meta.concrete_fields
+    for name in (f.name, f.attname, f.column)
+) - set(COLUMN_NAMES)
 REQUIRED_NAMES = tuple(c.name for c in COLUMNS if c.required)
 
 
