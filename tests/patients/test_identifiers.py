@@ -16,7 +16,7 @@ from patients.identifiers import (
     unprintable_reason,
 )
 from patients.models import Patient
-from tests.db_roles import owner_connect
+from tests.db_roles import constraint_dropped
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -93,22 +93,14 @@ def test_the_migration_names_the_patients_to_fix_first(reference_data):
     assert migration.PATTERN == UNPRINTABLE_SQL_CLASS
     migration.refuse_unprintable_external_ids(apps, None)  # nothing to refuse
     patient = PatientFactory()
-    with owner_connect() as owner:  # a database from before the constraint
-        definition = owner.execute(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conname = 'patients_external_id_printable'"
-        ).fetchone()[0]
-        owner.execute("ALTER TABLE patients DROP CONSTRAINT patients_external_id_printable")
+    # A database from before the constraint.
+    with constraint_dropped("patients", "patients_external_id_printable") as owner:
         owner.execute(
             "UPDATE patients SET external_id = E'P\\u202e1' WHERE patient_id = %s", [patient.pk]
         )
-    try:
-        with pytest.raises(RuntimeError, match=str(patient.patient_uuid)):
-            migration.refuse_unprintable_external_ids(apps, None)
-    finally:
-        with owner_connect() as owner:
+        try:
+            with pytest.raises(RuntimeError, match=str(patient.patient_uuid)):
+                migration.refuse_unprintable_external_ids(apps, None)
+        finally:
             owner.execute("UPDATE patients SET external_id = NULL WHERE patient_id = %s",
                           [patient.pk])  # fmt: skip
-            owner.execute(
-                f"ALTER TABLE patients ADD CONSTRAINT patients_external_id_printable {definition}"
-            )
