@@ -53,7 +53,7 @@ PATIENT_COLUMNS = (
     Column("age", "integer", minimum=Decimal(MIN_AGE), maximum=Decimal(MAX_AGE), sql_type="int"),
     _choice("gender", Gender.values),
     _choice("race", Race.values),
-    Column("department_code", "text", required=False, max_length=20),
+    Column("department_code", "identifier", required=False, max_length=20),
     _money("annual_cost"),
 )
 FEATURE_COLUMNS = (

@@ -194,3 +194,24 @@ def test_the_admin_features_inline_refuses_a_code_out_of_its_list(admin_client, 
         with pytest.raises(ValidationError) as refused:
             field.clean(value)
         assert refused.value.messages == ["must be one of 0, 1, 2"]
+
+
+@pytest.mark.parametrize("value", ["P-\ud800", "P\x001", "P-\u202e1", "CAR\nDIO"])
+def test_codes_and_identifiers_that_cannot_be_stored_are_refused_not_a_server_error(
+    client, token, value
+):
+    for field in ("external_id", "department_code"):
+        response = _api(client, token, {**row(1), field: value})
+        assert response.status_code == 400
+        (reason,) = response.json()["errors"][field]
+        assert reason.endswith(UNPRINTABLE)
+    response = client.post(
+        reverse("api-admissions-create"),
+        data=json.dumps({"external_id": value, "admission_date": "2024-03-05",
+                         "stay_cost": "10.00"}),
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]["rows"]
+    assert (error["field"], error["reason"].endswith(UNPRINTABLE)) == ("external_id", True)
+    assert _counts() == (0, 0)
