@@ -15,7 +15,8 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 
-from django.db import DatabaseError, connection, connections
+import psycopg
+from django.db import DatabaseError, OperationalError, connection, connections
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +43,25 @@ def advisory_lock(name: str) -> Iterator[bool]:
                 logger.warning("advisory lock %s: session lost before unlock", name)
 
 
+class LockWaitTimeout(Exception):
+    """The statement timeout ended the wait for a lock another session holds."""
+
+
 def advisory_xact_lock(name: str) -> None:
     """Wait for the lock `name`; it is held until the current transaction commits or rolls
-    back. Only inside `transaction.atomic()`: in autocommit it would be released at once."""
+    back. Only inside `transaction.atomic()`: in autocommit it would be released at once.
+    The wait counts against the statement timeout (LockWaitTimeout)."""
     if not connection.in_atomic_block:
         raise RuntimeError(f"advisory_xact_lock({name!r}) needs a transaction")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_key(name)])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_key(name)])
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, psycopg.errors.QueryCanceled):
+            raise LockWaitTimeout(
+                f"waited for {name} until the statement timeout: another session holds it"
+            ) from exc
+        raise
 
 
 def advisory_lock_held(name: str) -> bool:

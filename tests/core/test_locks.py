@@ -62,3 +62,23 @@ def test_the_transaction_lock_waits_for_its_holder_and_ends_with_the_transaction
     assert not advisory_lock_held("test.import")  # released at commit
     other.execute("SELECT pg_advisory_lock(%s)", [_key("test.import")])
     other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wait_ended_by_the_statement_timeout_says_so():
+    from django.db import transaction
+
+    from riskplatform.core.locks import LockWaitTimeout, advisory_xact_lock
+
+    other = _other_session()
+    other.execute("SELECT pg_advisory_lock(%s)", [_key("test.import")])
+    try:
+        with (
+            pytest.raises(LockWaitTimeout, match="another session holds it"),
+            transaction.atomic(),
+        ):
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = '100ms'")
+            advisory_xact_lock("test.import")
+    finally:
+        other.close()

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from patients.csv_reader import RowsRejected
 from patients.importer import IMPORT_SOURCES, patients_import
+from riskplatform.core.locks import LockWaitTimeout
 
 
 class Command(BaseCommand):
@@ -36,6 +37,8 @@ class Command(BaseCommand):
             for error in rejected.errors:
                 self.stderr.write(str(error))
             raise CommandError(f"{file.name} rejected: {rejected}") from None
+        except LockWaitTimeout as exc:  # another import ran longer than the timeout
+            raise CommandError(f"{file.name} not imported: {exc}; try again.") from None
         self.stdout.write(
             f"{file.name}: {result.rows} rows: {result.created} created, {result.updated} "
             f"updated, {result.unchanged} unchanged, {result.rejected} rejected "
