@@ -32,6 +32,15 @@ class Column:
     sql_type: str = "text"
 
 
+_NUMERIC = re.compile(r"numeric\((\d+),(\d+)\)")
+
+
+def decimal_places(column: Column) -> int | None:
+    """The decimal places the column stores (numeric(p,s)), or None."""
+    match = _NUMERIC.fullmatch(column.sql_type)
+    return int(match.group(2)) if match else None
+
+
 def _money(name: str) -> Column:
     maximum = Decimal("99999999.99")
     return Column(name, "decimal", minimum=Decimal(0), maximum=maximum, sql_type="numeric(10,2)")
@@ -123,6 +132,12 @@ def _reason_sql(column: Column) -> str:
         branches.append(
             f"WHEN {value}::numeric < {low} OR {value}::numeric > {high} "
             f"THEN {_quote(f'must be between {low} and {high}')}"
+        )
+    if (places := decimal_places(column)) is not None:
+        # More places than stored would be rounded away by the cast: refused instead.
+        branches.append(
+            f"WHEN {value} ~ {_quote(f'[.][0-9]{{{places + 1},}}$')} "
+            f"THEN 'has more than {places} decimal places'"
         )
     if column.kind == "choice":
         allowed = ", ".join(_quote(c) for c in column.choices)
@@ -250,6 +265,9 @@ def value_reason(column: Column, value: str) -> str | None:
         low, high = column.minimum, column.maximum
         if not low <= Decimal(value) <= high:
             return f"must be between {low} and {high}"
+    places = decimal_places(column)
+    if places is not None and re.search(rf"[.][0-9]{{{places + 1},}}$", value):
+        return f"has more than {places} decimal places"
     if column.kind == "choice" and value not in column.choices:
         return "must be one of " + ", ".join(column.choices)
     if column.kind == "boolean" and value.lower() not in BOOLEAN_VALUES:

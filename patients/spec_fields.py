@@ -6,20 +6,12 @@ Django's own fields are more lenient than the specification: int() takes "٦٥" 
 Decimal() takes "1e5", and a JSON `true` became the code 1; none of that gets through here.
 """
 
-import re
 from dataclasses import replace
 from decimal import Decimal
 
 from django import forms
 
 from patients.import_schema import Column, spec_text, value_reason
-
-_NUMERIC = re.compile(r"numeric\((\d+),(\d+)\)")
-
-
-def decimal_places(column: Column) -> int | None:
-    match = _NUMERIC.fullmatch(column.sql_type)
-    return int(match.group(2)) if match else None
 
 
 class SpecField(forms.Field):
@@ -45,12 +37,7 @@ class SpecField(forms.Field):
         if kind == "integer" or (kind == "choice" and self.column.sql_type == "smallint"):
             return int(text)
         if kind == "decimal":
-            number = Decimal(text)
-            places = decimal_places(self.column)
-            # The importer's cast rounds; a form says so instead of storing another value.
-            if places is not None and number.as_tuple().exponent < -places:
-                raise forms.ValidationError(f"has more than {places} decimal places", code="spec")
-            return number
+            return Decimal(text)
         if kind == "boolean":
             return text.lower() in ("1", "true")
         return text

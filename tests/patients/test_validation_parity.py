@@ -215,3 +215,17 @@ def test_codes_and_identifiers_that_cannot_be_stored_are_refused_not_a_server_er
     (error,) = response.json()["errors"]["rows"]
     assert (error["field"], error["reason"].endswith(UNPRINTABLE)) == ("external_id", True)
     assert _counts() == (0, 0)
+
+
+@pytest.mark.parametrize(("field", "value", "places"),
+                         [("annual_cost", "12000.005", 2), ("cost_percentile", "0.5000", 3),
+                          ("frailty_score", "0.12345", 4)])  # fmt: skip
+def test_more_decimal_places_than_stored_are_refused_not_rounded(
+    client, token, tmp_path, field, value, places
+):
+    reason = f"has more than {places} decimal places"
+    response = _api(client, token, {**row(1), field: value})
+    assert response.json()["errors"][field] == [reason]
+    errors = _import_refusal(_csv(tmp_path / "patients.csv", {field: value}))
+    assert [(e.column, e.reason) for e in errors] == [(field, reason)]
+    assert _counts() == (0, 0)
