@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
 
 from patients.admin_scope import VisibleRecordsAdminMixin, department_filter, export_selected_csv
 from patients.admin_uuid import PatientInlineFormSet, PatientUuidAdmin
+from patients.import_schema import FIELD_SPECS
 from patients.models import Admission, Department, Patient, PatientFeatures
+from patients.spec_fields import spec_formfield
 from patients.visibility import patients_editable_by
 from riskplatform.core.admin_mixins import (
     PatientReferenceMixin,
@@ -22,6 +25,23 @@ def _shown(name: str, value) -> str | None:
     if isinstance(value, Department):
         return value.department_code
     return None if value is None else str(value)
+
+
+class SpecFieldsMixin:
+    """The admin's patient and feature fields validate through the field specifications
+    (patients/spec_fields.py), as the API and the importer do. Whether a field may be left
+    empty is the model's: the admin edits stored records, some of them older than a rule."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        column = FIELD_SPECS.get(db_field.name)
+        if column is None or not db_field.editable:
+            return super().formfield_for_dbfield(db_field, request, **kwargs)
+        return spec_formfield(
+            column,
+            required=not db_field.blank and column.kind != "boolean",  # a box may be unticked
+            label=capfirst(db_field.verbose_name),
+            help_text=db_field.help_text,
+        )
 
 
 @admin.register(Department)
@@ -48,7 +68,7 @@ class DepartmentAdmin(VisibleRecordsAdminMixin, SimpleHistoryAdmin):
         return obj._patient_count
 
 
-class PatientFeaturesInline(admin.StackedInline):
+class PatientFeaturesInline(SpecFieldsMixin, admin.StackedInline):
     model = PatientFeatures
     formset = PatientInlineFormSet
     can_delete = False
@@ -92,7 +112,10 @@ class PatientFeaturesInline(admin.StackedInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(PhiAdminMixin, VisibleRecordsAdminMixin, PatientSearchMixin, PatientUuidAdmin):
+class PatientAdmin(
+    SpecFieldsMixin, PhiAdminMixin, VisibleRecordsAdminMixin, PatientSearchMixin,
+    PatientUuidAdmin,
+):  # fmt: skip
     """Addressed by patient_uuid (patients/admin_uuid.py). The field-by-field change
     history (django-simple-history) is on the patient page, which shows it by role.
     finance/admin.py adds the "record intervention" action."""

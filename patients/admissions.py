@@ -9,7 +9,6 @@ same rows changes nothing, a changed cost or discharge date updates that admissi
 history rows and one audit event in the same transaction. docs/outcomes.md.
 """
 
-import csv
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,13 +21,15 @@ from uuid import UUID
 from django.db import connection, transaction
 from django.utils import timezone
 
+from patients.csv_reader import CsvReader, RowError, RowsRejected
 from patients.import_schema import (
     ADMISSION_COLUMN_NAMES,
     ADMISSION_COLUMNS,
     ADMISSION_REQUIRED_NAMES,
+    UNKNOWN_FIELD,
+    spec_text,
     value_reason,
 )
-from patients.importer import RowError, RowsRejected
 from patients.models import Admission, AdmissionSource
 from riskplatform.core.db import tables_analyze
 from riskplatform.core.history import history_bulk_record
@@ -36,7 +37,6 @@ from riskplatform.core.models import AuditEvent
 from riskplatform.core.services import audit_event_record
 
 EARLIEST_ADMISSION = date(2000, 1, 1)
-COST_PLACES = 2
 CHUNK_ROWS = 5000
 # A large load gets fresh planner statistics (outcome evaluation joins this table).
 ANALYZE_AFTER_ROWS = 10_000
@@ -113,15 +113,13 @@ def admissions_import(
     line. Errors name the file's line number (the header is line 1). Columns other than
     ADMISSION_COLUMN_NAMES are ignored and listed in the result."""
     _check_source(source)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = [name.strip().lower() for name in next(reader, [])]
+    with path.open("rb") as handle:
+        reader = CsvReader(handle)
+        header = reader.header
         _check_header(header)
         rows: list[tuple[int, dict[str, Any]]] = []
         structural: list[RowError] = []
-        for line, record in enumerate(reader, start=2):
-            if not record:
-                continue  # a blank line
+        for line, record in reader:
             if len(record) != len(header):
                 reason = f"has {len(record)} fields, expected {len(header)}"
                 structural.append(RowError(line, "(row)", ",".join(record)[:80], reason))
@@ -227,8 +225,8 @@ def _record(
 
 
 def _text(value: Any) -> str:
-    # JSON gives numbers and nulls; a file gives text. Errors quote what was sent.
-    return "" if value is None else str(value).strip()
+    # JSON gives numbers, booleans and nulls; a file gives text. Errors quote what was sent.
+    return spec_text(value)
 
 
 def _row_parse(number: int, raw: Any, today: date) -> tuple[_Row | None, list[RowError]]:
@@ -238,7 +236,7 @@ def _row_parse(number: int, raw: Any, today: date) -> tuple[_Row | None, list[Ro
     if not isinstance(raw, dict):
         return None, [RowError(number, "(row)", _text(raw)[:80], "is not an object of fields")]
     errors = [
-        RowError(number, str(name), _text(value)[:80], "is not a known field")
+        RowError(number, str(name), _text(value)[:80], UNKNOWN_FIELD)
         for name, value in raw.items()
         if name not in ADMISSION_COLUMN_NAMES
     ]
@@ -269,11 +267,8 @@ def _row_parse(number: int, raw: Any, today: date) -> tuple[_Row | None, list[Ro
         discharged = date.fromisoformat(values["discharge_date"])
         if admitted and discharged < admitted:
             error("discharge_date", f"is before the admission_date {admitted.isoformat()}")
-    cost = None
-    if "stay_cost" not in bad:
-        cost = Decimal(values["stay_cost"])
-        if cost.as_tuple().exponent < -COST_PLACES:
-            error("stay_cost", f"has more than {COST_PLACES} decimal places")
+    # More than 2 decimal places is the specification's error (value_reason).
+    cost = None if "stay_cost" in bad else Decimal(values["stay_cost"])
     if {e.column for e in errors} & {"external_id", "patient_uuid", "(row)"}:
         return None, errors
     return _Row(number, values, not errors, admitted, discharged, cost), errors

@@ -4,7 +4,6 @@ Idempotent per Idempotency-Key (riskplatform/core/idempotency.py).
 """
 
 import json
-from decimal import Decimal
 from functools import partial
 
 from django.http import HttpRequest, JsonResponse
@@ -66,8 +65,9 @@ def _answer(result: AdmissionsResult) -> dict:
 @api_client_required
 def admissions_create_view(request: HttpRequest) -> JsonResponse:
     try:
-        # Decimals, not floats: a cost of 1234.10 stays exactly that.
-        payload = json.loads(request.body or b"null", parse_float=Decimal)
+        # Numbers as the text sent: a cost of 1234.10 stays exactly that, "1e5" is refused
+        # rather than read, and an integer of any length is refused, not a ValueError.
+        payload = json.loads(request.body or b"null", parse_float=str, parse_int=str)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return api_errors({"__all__": ["The body is not valid JSON."]})
     rows = _rows(payload)

@@ -11,7 +11,8 @@ from datetime import date
 from decimal import Decimal
 
 from patients.feature_contract import BINARY_FLAGS, CONDITIONS
-from patients.models import MAX_AGE, MIN_AGE, Gender, Race
+from patients.identifiers import UNPRINTABLE_REASON, UNPRINTABLE_SQL_CLASS, unprintable_reason
+from patients.models import MAX_AGE, MIN_AGE, Gender, Patient, PatientFeatures, Race
 
 INTEGER_RE = r"^[+-]?[0-9]+$"
 DECIMAL_RE = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$"
@@ -22,13 +23,22 @@ BOOLEAN_VALUES = ("0", "1", "true", "false")
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # text, integer, decimal, choice, boolean
+    kind: str  # text, identifier, integer, decimal, choice, boolean (and date, uuid)
     required: bool = True
     minimum: Decimal | None = None
     maximum: Decimal | None = None
     choices: tuple[str, ...] = ()
     max_length: int | None = None
     sql_type: str = "text"
+
+
+_NUMERIC = re.compile(r"numeric\((\d+),(\d+)\)")
+
+
+def decimal_places(column: Column) -> int | None:
+    """The decimal places the column stores (numeric(p,s)), or None."""
+    match = _NUMERIC.fullmatch(column.sql_type)
+    return int(match.group(2)) if match else None
 
 
 def _money(name: str) -> Column:
@@ -48,11 +58,11 @@ def _choice(name: str, choices, sql_type: str = "text") -> Column:
 
 
 PATIENT_COLUMNS = (
-    Column("external_id", "text", max_length=50),
+    Column("external_id", "identifier", max_length=50),
     Column("age", "integer", minimum=Decimal(MIN_AGE), maximum=Decimal(MAX_AGE), sql_type="int"),
     _choice("gender", Gender.values),
     _choice("race", Race.values),
-    Column("department_code", "text", required=False, max_length=20),
+    Column("department_code", "identifier", required=False, max_length=20),
     _money("annual_cost"),
 )
 FEATURE_COLUMNS = (
@@ -81,6 +91,23 @@ assert {c.name for c in FEATURE_COLUMNS} >= set(CONDITIONS) | set(BINARY_FLAGS)
 
 COLUMNS = PATIENT_COLUMNS + FEATURE_COLUMNS
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
+# Fields only the admin's patient form edits, by the same rules.
+ADMIN_COLUMNS = (
+    Column("primary_provider_id", "integer", required=False, minimum=Decimal(0),
+           maximum=Decimal(2**31 - 1), sql_type="int"),
+)  # fmt: skip
+# Every specified field of `patients` and `patient_features` by name (the admin's forms).
+FIELD_SPECS = {c.name: c for c in COLUMNS + ADMIN_COLUMNS}
+UNKNOWN_FIELD = "is not a known field"
+# A file's column named after a stored field that no import sets (patient_id, data_source,
+# is_active, …) is refused: ignoring it would drop a value its author meant to set. Other
+# columns a file may carry are ignored and reported.
+NOT_IMPORTED_FIELDS = frozenset(
+    name
+    for model in (Patient, PatientFeatures)
+    for f in model._meta.concrete_fields
+    for name in (f.name, f.attname, f.column)
+) - set(COLUMN_NAMES)
 REQUIRED_NAMES = tuple(c.name for c in COLUMNS if c.required)
 
 
@@ -106,6 +133,12 @@ def _reason_sql(column: Column) -> str:
             f"WHEN {value}::numeric < {low} OR {value}::numeric > {high} "
             f"THEN {_quote(f'must be between {low} and {high}')}"
         )
+    if (places := decimal_places(column)) is not None:
+        # More places than stored would be rounded away by the cast: refused instead.
+        branches.append(
+            f"WHEN {value} ~ {_quote(f'[.][0-9]{{{places + 1},}}$')} "
+            f"THEN 'has more than {places} decimal places'"
+        )
     if column.kind == "choice":
         allowed = ", ".join(_quote(c) for c in column.choices)
         branches.append(
@@ -116,6 +149,14 @@ def _reason_sql(column: Column) -> str:
         allowed = ", ".join(_quote(c) for c in BOOLEAN_VALUES)
         branches.append(
             f"WHEN lower({value}) NOT IN ({allowed}) THEN 'must be 0, 1, true or false'"
+        )
+    if column.kind == "identifier":
+        pattern = _quote(UNPRINTABLE_SQL_CLASS)
+        code = f"to_hex(ascii(substring({value} FROM {pattern})))"
+        branches.append(
+            f"WHEN {value} ~ {pattern} THEN 'contains U+' || "
+            f"upper(lpad({code}, greatest(4, length({code})), '0')) || "
+            f"{_quote(', ' + UNPRINTABLE_REASON)}"
         )
     if column.max_length:
         branches.append(
@@ -186,7 +227,7 @@ ISO_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 UUID_RE = r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$"
 
 ADMISSION_IDENTIFIERS = (
-    Column("external_id", "text", required=False, max_length=50),
+    Column("external_id", "identifier", required=False, max_length=50),
     Column("patient_uuid", "uuid", required=False, sql_type="uuid"),
 )
 ADMISSION_COLUMNS = (
@@ -199,8 +240,19 @@ ADMISSION_COLUMN_NAMES = tuple(c.name for c in ADMISSION_COLUMNS)
 ADMISSION_REQUIRED_NAMES = tuple(c.name for c in ADMISSION_COLUMNS if c.required)
 
 
+def spec_text(value) -> str:
+    """A value as the rules read it: text, stripped of spaces only (as SQL's btrim strips a
+    file's cells; a newline is kept, and refused where it does not belong). JSON's null is
+    empty, its booleans are "true" and "false"."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip(" ")
+
+
 def value_reason(column: Column, value: str) -> str | None:
-    """Why `value` (already stripped) is bad for `column`, or None when it is fine.
+    """Why `value` (as `spec_text` gives it) is bad for `column`, or None when it is fine.
 
     The Python twin of `_reason_sql`, plus the kinds only admissions use (date, uuid)."""
     if value == "":
@@ -213,6 +265,9 @@ def value_reason(column: Column, value: str) -> str | None:
         low, high = column.minimum, column.maximum
         if not low <= Decimal(value) <= high:
             return f"must be between {low} and {high}"
+    places = decimal_places(column)
+    if places is not None and re.search(rf"[.][0-9]{{{places + 1},}}$", value):
+        return f"has more than {places} decimal places"
     if column.kind == "choice" and value not in column.choices:
         return "must be one of " + ", ".join(column.choices)
     if column.kind == "boolean" and value.lower() not in BOOLEAN_VALUES:
@@ -226,6 +281,8 @@ def value_reason(column: Column, value: str) -> str | None:
             return "is not a date (YYYY-MM-DD)"
     if column.kind == "uuid" and not re.fullmatch(UUID_RE, value):
         return "is not a UUID"
+    if column.kind == "identifier" and (reason := unprintable_reason(value)):
+        return reason
     if column.max_length and len(value) > column.max_length:
         return f"is longer than {column.max_length} characters"
     return None

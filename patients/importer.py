@@ -7,7 +7,6 @@ CSV with their reasons). Re-importing the same file changes nothing; a changed r
 that patient (history kept).
 """
 
-import csv
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -15,13 +14,16 @@ from pathlib import Path
 
 from django.db import connection, transaction
 
+from patients.csv_reader import CsvReader, RowError, RowsRejected
 from patients.departments import department_code_sql
 from patients.feature_contract import CURRENT_VERSION
 from patients.import_schema import (
     COLUMN_NAMES,
     FEATURE_COLUMNS,
+    NOT_IMPORTED_FIELDS,
     PATIENT_COLUMNS,
     REQUIRED_NAMES,
+    UNKNOWN_FIELD,
     typed_value_sql,
     validation_sql,
 )
@@ -29,6 +31,7 @@ from patients.models import DataSource, Patient, PatientFeatures
 from riskplatform.core.csv_safe import csv_writer
 from riskplatform.core.db import tables_analyze
 from riskplatform.core.history import history_bulk_record
+from riskplatform.core.locks import advisory_xact_lock
 from riskplatform.core.models import AuditEvent
 from riskplatform.core.services import audit_event_record
 
@@ -36,27 +39,9 @@ IMPORT_SOURCES = (DataSource.X_TEST, DataSource.IMPORTED)
 STAGING = "import_staging"
 PATIENT_VALUES = ("age", "gender", "race", "annual_cost", "cost_percentile")
 FEATURE_NAMES = tuple(c.name for c in FEATURE_COLUMNS)
-
-
-@dataclass(frozen=True, order=True)
-class RowError:
-    row: int  # line number in the file; the header is line 1
-    column: str
-    value: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}, value {self.value!r}: {self.reason}"
-
-
-class RowsRejected(Exception):
-    """Rows with errors: every error, and nothing written (patients and admissions alike)."""
-
-    def __init__(self, errors: list[RowError], rows: int) -> None:
-        self.errors = errors
-        self.rows = rows
-        bad = len({e.row for e in errors})
-        super().__init__(f"{len(errors)} error(s) in {bad} of {rows} row(s); nothing was written.")
+# Imports run one after the other: a second import of the same patients waits, then sees the
+# first one's rows, so its counts are true and its values are the ones kept.
+IMPORT_LOCK = "patients.import"
 
 
 class PatientFileRejected(RowsRejected):
@@ -88,12 +73,13 @@ def patients_import(
         raise ValueError(f"source must be one of {', '.join(IMPORT_SOURCES)}")
     started = time.perf_counter()
     result = ImportResult()
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = [name.strip().lower() for name in next(reader, [])]
+    with path.open("rb") as handle:
+        reader = CsvReader(handle)
+        header = reader.header
         _check_header(header)
         result.ignored_columns = [name for name in header if name not in COLUMN_NAMES]
         with transaction.atomic():
+            advisory_xact_lock(IMPORT_LOCK)
             raw_rows, structural = _copy_to_staging(reader, header)
             result.rows = len(raw_rows)
             errors = sorted(structural + _validate())
@@ -141,11 +127,18 @@ def _check_header(header: list[str]) -> None:
         RowError(1, name, name, "column appears more than once")
         for name in sorted({n for n in header if header.count(n) > 1})
     ]
+    errors += [
+        RowError(1, name, name, f"{UNKNOWN_FIELD} (the platform sets it, not an import)")
+        for name in header
+        if name in NOT_IMPORTED_FIELDS
+    ]
     if errors:
-        raise PatientFileRejected(errors, 0)
+        raise PatientFileRejected(sorted(errors), 0)
 
 
-def _copy_to_staging(reader, header: list[str]) -> tuple[dict[int, list[str]], list[RowError]]:
+def _copy_to_staging(
+    reader: CsvReader, header: list[str]
+) -> tuple[dict[int, list[str]], list[RowError]]:
     known = [(index, name) for index, name in enumerate(header) if name in COLUMN_NAMES]
     raw_rows: dict[int, list[str]] = {}
     errors: list[RowError] = []
@@ -156,9 +149,7 @@ def _copy_to_staging(reader, header: list[str]) -> tuple[dict[int, list[str]], l
         cursor.execute(f"CREATE TEMP TABLE {STAGING} (row_no int, {columns}) ON COMMIT DROP")
         target = ", ".join(name for _, name in known)
         with cursor.cursor.copy(f"COPY {STAGING} (row_no, {target}) FROM STDIN") as copy:
-            for line, record in enumerate(reader, start=2):
-                if not record:
-                    continue  # a blank line
+            for line, record in reader:
                 raw_rows[line] = record
                 if len(record) != len(header):
                     errors.append(
@@ -209,9 +200,26 @@ def _write(*, source: str, changed_by: str, path: Path) -> tuple[int, int]:
             FROM {STAGING} s
             """
         )
-        # Updates first, inserts second: each statement then only ever sees the rows it
-        # should touch, without excluding an array of ids (quadratic on large files).
-        # An existing patient keeps a department set earlier unless the file names one.
+        # Inserts first, then updates: a row another transaction inserted meanwhile makes
+        # the INSERT wait for it and skip it, and the UPDATE that follows (a new snapshot)
+        # then sees it and writes this file's values. The rows just inserted already hold
+        # them, so the UPDATE's IS DISTINCT FROM passes them by. An existing patient keeps
+        # a department set earlier unless the file names one.
+        cursor.execute(
+            f"""
+            INSERT INTO patients (external_id, age, gender, race, department_id, data_source,
+                                  annual_cost, cost_percentile, created_by)
+            SELECT r.external_id, r.age, r.gender, r.race, d.department_id, %s,
+                   r.annual_cost, r.cost_percentile, %s
+            FROM import_rows r
+            JOIN departments d
+              ON d.department_code = COALESCE(r.department_code, {department_code_sql("r")})
+            ON CONFLICT (external_id) DO NOTHING
+            RETURNING patient_id
+            """,
+            [source, changed_by],
+        )
+        created = [row[0] for row in cursor.fetchall()]
         cursor.execute(
             f"""
             UPDATE patients p
@@ -231,19 +239,15 @@ def _write(*, source: str, changed_by: str, path: Path) -> tuple[int, int]:
         updated = {row[0] for row in cursor.fetchall()}
         cursor.execute(
             f"""
-            INSERT INTO patients (external_id, age, gender, race, department_id, data_source,
-                                  annual_cost, cost_percentile, created_by)
-            SELECT r.external_id, r.age, r.gender, r.race, d.department_id, %s,
-                   r.annual_cost, r.cost_percentile, %s
-            FROM import_rows r
-            JOIN departments d
-              ON d.department_code = COALESCE(r.department_code, {department_code_sql("r")})
-            ON CONFLICT (external_id) DO NOTHING
-            RETURNING patient_id
+            INSERT INTO patient_features (patient_id, {feature_cols}, feature_version)
+            SELECT p.patient_id, {r_features}, %s
+            FROM import_rows r JOIN patients p ON p.external_id = r.external_id
+            ON CONFLICT (patient_id) DO NOTHING
+            RETURNING feature_id, patient_id
             """,
-            [source, changed_by],
+            [CURRENT_VERSION],
         )
-        created = [row[0] for row in cursor.fetchall()]
+        inserted_features = cursor.fetchall()
         cursor.execute(
             f"""
             UPDATE patient_features f
@@ -257,17 +261,6 @@ def _write(*, source: str, changed_by: str, path: Path) -> tuple[int, int]:
             [CURRENT_VERSION],
         )
         updated_features = cursor.fetchall()
-        cursor.execute(
-            f"""
-            INSERT INTO patient_features (patient_id, {feature_cols}, feature_version)
-            SELECT p.patient_id, {r_features}, %s
-            FROM import_rows r JOIN patients p ON p.external_id = r.external_id
-            ON CONFLICT (patient_id) DO NOTHING
-            RETURNING feature_id, patient_id
-            """,
-            [CURRENT_VERSION],
-        )
-        inserted_features = cursor.fetchall()
 
     history_bulk_record(model=Patient, pks=created, history_type="+", change_reason=reason)
     history_bulk_record(model=Patient, pks=sorted(updated), history_type="~", change_reason=reason)

@@ -6,6 +6,7 @@ from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
 from patients.feature_contract import BINARY_FLAGS, CONDITIONS
+from patients.identifiers import UNPRINTABLE_SQL_CLASS
 from riskplatform.core.constraints import at_least, between, one_of
 
 MIN_AGE, MAX_AGE = 0, 120
@@ -76,6 +77,9 @@ class Race(models.TextChoices):
     OTHER = "Other"
 
 
+EXTERNAL_ID_MESSAGE = "An external_id cannot contain control, format or bidi characters."
+
+
 class Patient(models.Model):
     """A patient. `patient_uuid` is the only identifier that leaves the system."""
 
@@ -122,6 +126,13 @@ class Patient(models.Model):
             ),
             at_least("annual_cost", 0, name="patients_annual_cost_non_negative"),
             between("cost_percentile", 0, 1, name="patients_cost_percentile_0_1"),
+            # patients/identifiers.py: no control, format or bidi character, whichever way
+            # the row arrives (API, importer, admin, or SQL of its own).
+            models.CheckConstraint(
+                condition=~models.Q(external_id__regex=UNPRINTABLE_SQL_CLASS),
+                name="patients_external_id_printable",
+                violation_error_message=EXTERNAL_ID_MESSAGE,
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,7 +21,9 @@ from riskplatform.core.idempotency import (
 @api_client_required
 def patients_create_view(request: HttpRequest) -> JsonResponse:
     try:
-        payload = json.loads(request.body or b"null")
+        # Numbers as the text sent: the fields check it ("1e5" is refused, not read as
+        # 100000.0), and an integer of any length is a value to refuse, not a ValueError.
+        payload = json.loads(request.body or b"null", parse_float=str, parse_int=str)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return api_errors({"__all__": ["The body is not valid JSON."]})
     if not isinstance(payload, dict):
@@ -32,7 +34,11 @@ def patients_create_view(request: HttpRequest) -> JsonResponse:
         return api_errors({"__all__": [str(exc)]})
     form = PatientEntryForm(payload)
     if not form.is_valid():
-        return api_errors({field: list(messages) for field, messages in form.errors.items()})
+        return JsonResponse(
+            {"errors": {name: list(reasons) for name, reasons in form.errors.items()},
+             "fields": form.error_details()},
+            status=400,
+        )  # fmt: skip
     answer = patient_submission_answer(
         api_client=request.api_client, form=form, idempotency_key=key,
         fingerprint=request_fingerprint(payload), changed_by=api_actor(request),

@@ -128,6 +128,22 @@ def owner_connect(**kwargs) -> psycopg.Connection:
     return psycopg.connect(settings.DATABASE_MIGRATE_URL, **kwargs)
 
 
+@contextlib.contextmanager
+def constraint_dropped(table: str, name: str) -> Iterator[psycopg.Connection]:
+    """A database from before the CHECK `name` of `table`: the owner drops it for the block
+    (which may write rows it would refuse, through the owner connection it is given, and
+    must undo them) and adds it back afterwards."""
+    with owner_connect() as owner:
+        definition = owner.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s", [name]
+        ).fetchone()[0]
+        owner.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        try:
+            yield owner
+        finally:
+            owner.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+
+
 def flush_as_owner(handle):
     """Wrap the flush command: TRUNCATE of the logs and the view sync are the owner's."""
 

@@ -1,9 +1,11 @@
 """PostgreSQL advisory locks for work that must not run twice at once (two beats, or a
 periodic task that outlasts its interval), and a heartbeat thread for leases.
 
-The lock is a session lock on the caller's connection: it is released when the work ends,
-and by PostgreSQL itself when the holder's session ends (process killed, connection cut and
-noticed by TCP keepalives), so a dead holder never keeps it.
+`advisory_lock` is a session lock on the caller's connection, tried without waiting: it is
+released when the work ends, and by PostgreSQL itself when the holder's session ends
+(process killed, connection cut and noticed by TCP keepalives), so a dead holder never keeps
+it. `advisory_xact_lock` waits for its turn and is held until the transaction ends (work
+that must run one after the other, such as two imports of the same patients).
 """
 
 import contextlib
@@ -13,7 +15,8 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 
-from django.db import DatabaseError, connection, connections
+import psycopg
+from django.db import DatabaseError, OperationalError, connection, connections
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,27 @@ def advisory_lock(name: str) -> Iterator[bool]:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", [_key(name)])
             except DatabaseError:  # the session is gone, and the lock with it
                 logger.warning("advisory lock %s: session lost before unlock", name)
+
+
+class LockWaitTimeout(Exception):
+    """The statement timeout ended the wait for a lock another session holds."""
+
+
+def advisory_xact_lock(name: str) -> None:
+    """Wait for the lock `name`; it is held until the current transaction commits or rolls
+    back. Only inside `transaction.atomic()`: in autocommit it would be released at once.
+    The wait counts against the statement timeout (LockWaitTimeout)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError(f"advisory_xact_lock({name!r}) needs a transaction")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_key(name)])
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, psycopg.errors.QueryCanceled):
+            raise LockWaitTimeout(
+                f"waited for {name} until the statement timeout: another session holds it"
+            ) from exc
+        raise
 
 
 def advisory_lock_held(name: str) -> bool:

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from patients.identifiers import unprintable_reason
 from patients.models import Department
 from riskplatform.core.csv_safe import attachment_disposition, cell_neutralised, csv_writer
 from riskplatform.core.roles import Role
@@ -72,7 +73,11 @@ def test_the_worklist_export_neutralises_external_ids_and_keeps_money_numeric(
 ):
     version = active_version  # a real model: the export explains each row's risk
     cardio = Department.objects.get(department_code="CARDIO")
-    for payload in PAYLOADS:
+    # A tab or a carriage return cannot be stored in an external_id any more (CHECK
+    # patients_external_id_printable); the writer's own test above covers them.
+    stored = [p for p in PAYLOADS if unprintable_reason(p) is None]
+    assert len(stored) == len(PAYLOADS) - 2
+    for payload in stored:
         patient = PatientFactory(department=cardio, external_id=payload, annual_cost=1000)
         PatientFeaturesFactory(patient=patient)
         prediction = PredictionFactory(
@@ -87,7 +92,7 @@ def test_the_worklist_export_neutralises_external_ids_and_keeps_money_numeric(
         "filename*=UTF-8''worklist-CARDIO-30_day.csv"
     )
     rows = list(csv.DictReader(io.StringIO(response.content.decode(), newline="")))
-    assert sorted(r["external_id"] for r in rows) == sorted("'" + p for p in PAYLOADS)
+    assert sorted(r["external_id"] for r in rows) == sorted("'" + p for p in stored)
     # A small annual cost: the intervention costs more than it saves, and says so in numbers.
     assert all(Decimal(r["net_benefit"]) < 0 for r in rows)
     assert all(r["net_benefit"].startswith("-") for r in rows)

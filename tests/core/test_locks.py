@@ -42,3 +42,43 @@ def test_the_lock_is_released_when_the_work_raises():
         assert taken and advisory_lock_held("test.fails")
         raise RuntimeError("boom")
     assert not advisory_lock_held("test.fails")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_transaction_lock_waits_for_its_holder_and_ends_with_the_transaction():
+    from django.db import transaction
+
+    from riskplatform.core.locks import advisory_xact_lock
+
+    with pytest.raises(RuntimeError, match="needs a transaction"):
+        advisory_xact_lock("test.import")
+    other = _other_session()
+    other.execute("SET lock_timeout = '200ms'")
+    with transaction.atomic():
+        advisory_xact_lock("test.import")
+        assert advisory_lock_held("test.import")
+        with pytest.raises(psycopg.errors.LockNotAvailable):  # a second taker waits
+            other.execute("SELECT pg_advisory_xact_lock(%s)", [_key("test.import")])
+    assert not advisory_lock_held("test.import")  # released at commit
+    other.execute("SELECT pg_advisory_lock(%s)", [_key("test.import")])
+    other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wait_ended_by_the_statement_timeout_says_so():
+    from django.db import transaction
+
+    from riskplatform.core.locks import LockWaitTimeout, advisory_xact_lock
+
+    other = _other_session()
+    other.execute("SELECT pg_advisory_lock(%s)", [_key("test.import")])
+    try:
+        with (
+            pytest.raises(LockWaitTimeout, match="another session holds it"),
+            transaction.atomic(),
+        ):
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = '100ms'")
+            advisory_xact_lock("test.import")
+    finally:
+        other.close()

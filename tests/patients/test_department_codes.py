@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 
 from patients.models import DEPARTMENT_CODE_MESSAGE, Department
 from riskplatform.core.roles import Role
-from tests.db_roles import owner_connect
+from tests.db_roles import constraint_dropped
 from tests.factories import DepartmentFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -43,24 +43,16 @@ def test_the_seeded_codes_conform_and_the_migrations_check_names_any_that_does_n
     assert not Department.objects.exclude(department_code__regex=r"^[A-Z0-9_]{2,20}$").exists()
     migration = importlib.import_module("patients.migrations.0005_department_code_format")
     migration.refuse_nonconforming_codes(apps, None)  # nothing to refuse
-    with owner_connect() as owner:  # a database from before the constraint
-        definition = owner.execute(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conname = 'departments_code_format'"
-        ).fetchone()[0]
-        owner.execute("ALTER TABLE departments DROP CONSTRAINT departments_code_format")
+    # A database from before the constraint.
+    with constraint_dropped("departments", "departments_code_format") as owner:
         owner.execute(
             "INSERT INTO departments (department_name, department_code) VALUES ('Old', 'a/b')"
         )
-    try:
-        with pytest.raises(RuntimeError, match="'a/b'"):
-            migration.refuse_nonconforming_codes(apps, None)
-    finally:
-        with owner_connect() as owner:
+        try:
+            with pytest.raises(RuntimeError, match="'a/b'"):
+                migration.refuse_nonconforming_codes(apps, None)
+        finally:
             owner.execute("DELETE FROM departments WHERE department_code = 'a/b'")
-            owner.execute(
-                f"ALTER TABLE departments ADD CONSTRAINT departments_code_format {definition}"
-            )
 
 
 @pytest.mark.parametrize("code", ["A/B", "ab", 'Q"X;'])

@@ -56,8 +56,12 @@ def test_invalid_payload_gets_per_field_errors_and_writes_nothing(client, token)
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert set(errors) == {"age", "has_chf", "gender", "race", "department_code"}
-    assert errors["age"] == ["Ensure this value is less than or equal to 120."]
+    # The importer's words (the same field specifications): patients/import_schema.py.
+    assert errors["age"] == ["must be between 0 and 120"]
     assert errors["department_code"] == ["is not a known department code"]
+    assert {"field": "age", "value": "130", "reason": "must be between 0 and 120"} in (
+        response.json()["fields"]
+    )
     assert Patient.objects.count() == 0
     assert _post(client, "{not json", token=token).json() == {
         "errors": {"__all__": ["The body is not valid JSON."]}

@@ -2,7 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from patients.admissions import AdmissionsRejected, admissions_import
+from patients.admissions import admissions_import
+from patients.csv_reader import RowsRejected
 from patients.models import AdmissionSource
 from riskplatform.core.actors import cli_actor
 
@@ -28,12 +29,10 @@ class Command(BaseCommand):
             raise CommandError(f"{file} does not exist")
         try:
             result = admissions_import(path=file, changed_by=cli_actor(), source=source)
-        except AdmissionsRejected as rejected:
+        except RowsRejected as rejected:  # bad rows, or a file that cannot be read
             for error in rejected.errors:
                 self.stderr.write(str(error))
             raise CommandError(f"{file.name} rejected: {rejected}") from None
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{file.name} is not UTF-8 text: {exc}") from None
         self.stdout.write(
             f"{file.name}: {result.rows} rows: {result.created} created, {result.updated} "
             f"updated, {result.unchanged} unchanged"

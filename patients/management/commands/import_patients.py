@@ -3,7 +3,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from patients.importer import IMPORT_SOURCES, PatientFileRejected, patients_import
+from patients.csv_reader import RowsRejected
+from patients.importer import IMPORT_SOURCES, patients_import
+from riskplatform.core.locks import LockWaitTimeout
 
 
 class Command(BaseCommand):
@@ -31,12 +33,12 @@ class Command(BaseCommand):
                 skip_invalid=skip_invalid,
                 rejects_path=rejects,
             )
-        except PatientFileRejected as rejected:
+        except RowsRejected as rejected:  # bad rows, or a file that cannot be read
             for error in rejected.errors:
                 self.stderr.write(str(error))
             raise CommandError(f"{file.name} rejected: {rejected}") from None
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{file.name} is not UTF-8 text: {exc}") from None
+        except LockWaitTimeout as exc:  # another import ran longer than the timeout
+            raise CommandError(f"{file.name} not imported: {exc}; try again.") from None
         self.stdout.write(
             f"{file.name}: {result.rows} rows: {result.created} created, {result.updated} "
             f"updated, {result.unchanged} unchanged, {result.rejected} rejected "
