@@ -1,5 +1,4 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from finance.models import (
     FinancialProjection,
@@ -10,6 +9,7 @@ from finance.models import (
 )
 from predictions.admin import ReportViewAdmin
 from riskplatform.core.admin_mixins import (
+    HistoryAdmin,
     PatientReferenceMixin,
     PatientSearchMixin,
     PhiAdminMixin,
@@ -19,7 +19,7 @@ from riskplatform.core.admin_mixins import (
 
 
 @admin.register(InterventionPolicy)
-class InterventionPolicyAdmin(SimpleHistoryAdmin):
+class InterventionPolicyAdmin(HistoryAdmin):
     list_display = (
         "prediction_window",
         "risk_tier",
@@ -112,7 +112,7 @@ class RoiTierSummaryAdmin(ReportViewAdmin):
 @admin.register(Intervention)
 class InterventionAdmin(
     PhiAdminMixin, PatientSearchMixin, PatientReferenceMixin, ReadOnlyAdminMixin,
-    SimpleHistoryAdmin,
+    HistoryAdmin,
 ):  # fmt: skip
     """Read-only: interventions are recorded and corrected in the workspace pages, whose
     services audit every change and re-realise savings (finance/interventions.py). The

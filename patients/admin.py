@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.db.models import Count
 from django.utils import timezone
-from simple_history.admin import SimpleHistoryAdmin
 
 from patients.admin_uuid import PatientInlineFormSet, PatientUuidAdmin
 from patients.models import Admission, Department, Patient, PatientFeatures
 from patients.visibility import patients_visible_to
 from riskplatform.core.admin_mixins import (
+    HistoryAdmin,
     PatientReferenceMixin,
     PatientSearchMixin,
     PhiAdminMixin,
@@ -24,7 +24,7 @@ def _shown(name: str, value) -> str | None:
 
 
 @admin.register(Department)
-class DepartmentAdmin(SimpleHistoryAdmin):
+class DepartmentAdmin(HistoryAdmin):
     list_display = (
         "department_name",
         "department_code",
