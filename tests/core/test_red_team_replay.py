@@ -8,7 +8,6 @@ the API/importer parity cases and identifier characters (the field-validation wo
 import csv
 import io
 import json
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
@@ -19,14 +18,9 @@ from patients.models import Admission, Department, Patient
 from riskplatform.core.api_auth import api_client_create
 from riskplatform.core.roles import Role
 from tests.core.test_csv_safe import PAYLOADS as FORMULAS
+from tests.core.test_csv_safe import flagged_cardio_patient
 from tests.core.test_security import WEAK_PASSWORDS
-from tests.factories import (
-    FinancialProjectionFactory,
-    PatientFactory,
-    PatientFeaturesFactory,
-    PredictionFactory,
-    user_with_role,
-)
+from tests.factories import user_with_role
 from tests.patients.csv_files import row
 
 pytestmark = pytest.mark.django_db
@@ -119,13 +113,7 @@ def test_pages_answer_crafted_addresses_without_a_server_error(case, department)
 @pytest.mark.parametrize("formula", FORMULAS, ids=repr)
 def test_a_formula_external_id_comes_back_neutralised_in_the_export(client, formula,
                                                                    active_version):  # fmt: skip
-    cardio = Department.objects.get(department_code="CARDIO")
-    patient = PatientFactory(department=cardio, external_id=formula, annual_cost=1000)
-    PatientFeaturesFactory(patient=patient)
-    prediction = PredictionFactory(
-        patient=patient, model_version=active_version, risk_score=Decimal("0.8000")
-    )
-    FinancialProjectionFactory(prediction=prediction, intervention_cost=Decimal("600.00"))
+    flagged_cardio_patient(external_id=formula, version=active_version)
     client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
     response = client.get(reverse("worklist-export", args=["CARDIO", "30_day"]))
     [exported] = list(csv.DictReader(io.StringIO(response.content.decode(), newline="")))
