@@ -345,7 +345,7 @@ REEVALUATION_RETRAIN_COOLDOWN_DAYS = env_int("REEVALUATION_RETRAIN_COOLDOWN_DAYS
 API_RETRY_AFTER_SECONDS = env_int("API_RETRY_AFTER_SECONDS", 10)
 API_IDEMPOTENCY_KEY_HOURS = env_int("API_IDEMPOTENCY_KEY_HOURS", 24)
 # The largest request body read (Django's default, 2.5 MB, named): over it the API answers
-# 413 before reading, pages Django's 400. 5,000 admissions, the API's most, take about 1.5 MB.
+# 413 before reading, pages Django's 400. 5,000 admissions, the API's most, take about 0.6 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_MAX_BYTES", 2_621_440)
 
 # Who the platform names as the actor of writes made outside a web request.
