@@ -3,8 +3,8 @@ the answer is never a 5xx, and every error answer is JSON.
 
 Hypothesis, on a bounded and reproducible budget (derandomized, no example database): a few
 hundred requests in all, some seconds. Bodies are arbitrary bytes, arbitrary JSON, and valid
-submissions with some fields replaced by arbitrary values; the Idempotency-Key and
-Content-Type headers vary too.
+submissions with some fields replaced by arbitrary values; the Idempotency-Key, Content-Type
+and Authorization headers vary too.
 """
 
 import json
@@ -140,3 +140,15 @@ raw_bodies = st.one_of(
 @given(body=raw_bodies, key=keys)
 def test_arbitrary_bytes_never_fail(api, endpoint, body, key):
     _check(_post(api, endpoint, body, key, "application/json"))
+
+
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+@settings(BUDGET, max_examples=50)
+@given(authorization=st.text(max_size=100), method=st.sampled_from(["get", "post", "put"]))
+def test_arbitrary_credentials_and_methods_never_fail(api, endpoint, authorization, method):
+    client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=authorization)
+    url = ENDPOINTS[endpoint]
+    if method == "get":
+        _check(client.get(url))
+    else:
+        _check(getattr(client, method)(url, data=b"{}", content_type="application/json"))

@@ -1,6 +1,7 @@
 """The security baseline: production settings pass `check --deploy`, every page carries the
 content security policy and needs no inline code, repeated failed logins lock the
-username + address pair, passwords are validated, sessions are short-lived and secure."""
+username + address pair and, spread over many addresses, the username, passwords are judged
+by zxcvbn too, sessions are short-lived and secure."""
 
 import runpy
 import secrets
