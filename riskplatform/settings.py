@@ -53,7 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: turns a database or broker outage in a JSON API view into a JSON 503.
+    # First: turns a database or broker outage in a JSON API view into a JSON 503, and any
+    # other error answer under /api/ (a 405 of require_POST, say) into JSON.
     "riskplatform.core.api_failures.ApiFailureMiddleware",
     # Then: a body over the limit (API, 413) or a NUL in the address (400) goes no further.
     "riskplatform.core.request_limits.RequestLimitsMiddleware",
