@@ -1,5 +1,4 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from finance.admin_actions import record_intervention
 from finance.forms import InterventionForm
@@ -16,6 +15,7 @@ from patients.admin_scope import VisibleRecordsAdminMixin, department_filter, ex
 from patients.models import Patient
 from predictions.admin import ReportViewAdmin
 from riskplatform.core.admin_mixins import (
+    HistoryAdmin,
     PatientReferenceMixin,
     PatientSearchMixin,
     PhiAdminMixin,
@@ -36,7 +36,7 @@ class PatientWithInterventionsAdmin(PatientAdmin):
 
 
 @admin.register(InterventionPolicy)
-class InterventionPolicyAdmin(SimpleHistoryAdmin):
+class InterventionPolicyAdmin(HistoryAdmin):
     list_display = (
         "prediction_window",
         "risk_tier",
@@ -135,7 +135,7 @@ class RoiTierSummaryAdmin(ReportViewAdmin):
 @admin.register(Intervention)
 class InterventionAdmin(
     PhiAdminMixin, VisibleRecordsAdminMixin, PatientSearchMixin, PatientReferenceMixin,
-    SimpleHistoryAdmin,
+    HistoryAdmin,
 ):  # fmt: skip
     """Recorded through the patients' "record intervention" action (or the workspace);
     changed here through the same service, which audits every change and re-realises

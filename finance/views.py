@@ -118,7 +118,8 @@ def department_report_view(request, department_code: str):
 @phi_logged(AccessAction.REPORT_VIEW, report="intervention-planning")
 def intervention_planning_view(request):
     requested = request.GET.get("min_tier", "")
-    min_tier = int(requested) if requested.isdigit() and int(requested) in PLAN_TIERS else 5
+    # Compared as text: str.isdigit() admits "²", which int() refuses.
+    min_tier = next((tier for tier in PLAN_TIERS if str(tier) == requested), 5)
     plans = intervention_plan(departments=departments_visible_to(request.user), min_tier=min_tier)
     return render(
         request,

@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import capfirst
-from simple_history.admin import SimpleHistoryAdmin
 
 from patients.admin_scope import VisibleRecordsAdminMixin, department_filter, export_selected_csv
 from patients.admin_uuid import PatientInlineFormSet, PatientUuidAdmin
@@ -11,6 +10,7 @@ from patients.models import Admission, Department, Patient, PatientFeatures
 from patients.spec_fields import spec_formfield
 from patients.visibility import patients_editable_by
 from riskplatform.core.admin_mixins import (
+    HistoryAdmin,
     PatientReferenceMixin,
     PatientSearchMixin,
     PhiAdminMixin,
@@ -45,7 +45,7 @@ class SpecFieldsMixin:
 
 
 @admin.register(Department)
-class DepartmentAdmin(VisibleRecordsAdminMixin, SimpleHistoryAdmin):
+class DepartmentAdmin(VisibleRecordsAdminMixin, HistoryAdmin):
     visible_department = "pk"
     list_display = (
         "department_name",

@@ -3,7 +3,6 @@ against). One admission object, or {"admissions": [...]}; all rows or none. docs
 Idempotent per Idempotency-Key (riskplatform/core/idempotency.py).
 """
 
-import json
 from functools import partial
 
 from django.http import HttpRequest, JsonResponse
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_POST
 from patients.admissions import AdmissionsRejected, AdmissionsResult, admissions_record
 from patients.models import AdmissionSource
 from riskplatform.core.api_auth import api_actor, api_client_required, api_errors
+from riskplatform.core.api_json import InvalidJson, json_body
 from riskplatform.core.idempotency import (
     ApiAnswer,
     InvalidIdempotencyKey,
@@ -67,9 +67,9 @@ def admissions_create_view(request: HttpRequest) -> JsonResponse:
     try:
         # Numbers as the text sent: a cost of 1234.10 stays exactly that, "1e5" is refused
         # rather than read, and an integer of any length is refused, not a ValueError.
-        payload = json.loads(request.body or b"null", parse_float=str, parse_int=str)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return api_errors({"__all__": ["The body is not valid JSON."]})
+        payload = json_body(request, numbers_as_text=True)
+    except InvalidJson as exc:
+        return api_errors({"__all__": [str(exc)]})
     rows = _rows(payload)
     if isinstance(rows, str):
         return api_errors({"__all__": [rows]})

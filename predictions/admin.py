@@ -1,6 +1,5 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
 from patients.admin_scope import VisibleRecordsAdminMixin, department_filter, export_selected_csv
 from predictions.model_store import WINDOWS
@@ -19,6 +18,7 @@ from predictions.models import (
 )
 from predictions.monitoring_selectors import latest_monitoring_run, latest_run_subquery
 from riskplatform.core.admin_mixins import (
+    HistoryAdmin,
     PatientReferenceMixin,
     PatientSearchMixin,
     PhiAdminMixin,
@@ -27,7 +27,7 @@ from riskplatform.core.admin_mixins import (
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(SimpleHistoryAdmin):
+class ModelVersionAdmin(HistoryAdmin):
     """Versions are registered and promoted by services (train_models, register_model, the
     promotion action); here only the notes are editable."""
 

@@ -2,14 +2,13 @@
 
 Idempotent per Idempotency-Key and per external_id (predictions/submissions.py)."""
 
-import json
-
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
 from patients.forms import PatientEntryForm
 from predictions.submissions import patient_submission_answer
 from riskplatform.core.api_auth import api_actor, api_client_required, api_errors
+from riskplatform.core.api_json import InvalidJson, json_body
 from riskplatform.core.idempotency import (
     InvalidIdempotencyKey,
     idempotency_key_from,
@@ -23,9 +22,9 @@ def patients_create_view(request: HttpRequest) -> JsonResponse:
     try:
         # Numbers as the text sent: the fields check it ("1e5" is refused, not read as
         # 100000.0), and an integer of any length is a value to refuse, not a ValueError.
-        payload = json.loads(request.body or b"null", parse_float=str, parse_int=str)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return api_errors({"__all__": ["The body is not valid JSON."]})
+        payload = json_body(request, numbers_as_text=True)
+    except InvalidJson as exc:
+        return api_errors({"__all__": [str(exc)]})
     if not isinstance(payload, dict):
         return api_errors({"__all__": ["The body must be a JSON object of patient fields."]})
     try:

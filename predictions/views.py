@@ -41,7 +41,9 @@ def _department_and_window(request, department_code: str, window: str):
 
 def _filters(request, department) -> WorklistFilters:
     allowed = flagged_tiers(department)
-    tiers = tuple(int(t) for t in request.GET.getlist("tier") if t.isdigit() and int(t) in allowed)
+    # Compared as text: str.isdigit() admits "²" and "٦", which int() refuses or reads as 6.
+    requested = set(request.GET.getlist("tier"))
+    tiers = tuple(tier for tier in allowed if str(tier) in requested)
     roi = request.GET.get("roi", "")
     source = request.GET.get("source", "")
     sort = request.GET.get("sort", "net_benefit")
@@ -70,9 +72,16 @@ def _drivers_attach(rows: list, *, window: str, exact_age: bool):
     return version
 
 
+# Beyond any list's last page (which shows the first); bounds the OFFSET well inside bigint.
+MAX_PAGE = 100_000
+
+
 def _page_number(request) -> int:
     raw = request.GET.get("page", "1")
-    return max(int(raw), 1) if raw.isdigit() else 1
+    if not (raw.isascii() and raw.isdigit()):  # isdigit() alone admits "²" and "٦"
+        return 1
+    # More digits than MAX_PAGE is past it (and 5,000 digits would make int() raise).
+    return MAX_PAGE if len(raw) > len(str(MAX_PAGE)) else min(max(int(raw), 1), MAX_PAGE)
 
 
 @role_required()

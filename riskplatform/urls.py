@@ -23,5 +23,7 @@ urlpatterns = [
 ]
 
 # JSON, not HTML, on the API (riskplatform/core/api_failures.py); pages keep Django's own.
+handler400 = "riskplatform.core.api_failures.bad_request"
+handler403 = "riskplatform.core.api_failures.permission_denied"
 handler404 = "riskplatform.core.api_failures.page_not_found"
 handler500 = "riskplatform.core.api_failures.server_error"

@@ -3,9 +3,11 @@ from collections.abc import Iterable
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.http import HttpRequest
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
 
 from riskplatform.core.access import phi_logged, phi_shown
 from riskplatform.core.models import AccessAction
@@ -26,6 +28,26 @@ class ReadOnlyAdminMixin:
 
 class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     pass
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's admin, whose history pages answer 404, not 500, for an id
+    that is not one (`/admin/…/²/history/`: it filters by the raw text, and int() fails)."""
+
+    def _pk_or_404(self, model, value: str) -> None:
+        try:
+            model._meta.pk.to_python(unquote(value))
+        except ValidationError:
+            raise Http404(f"{value!r} is not an id.") from None
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._pk_or_404(self.model, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._pk_or_404(self.model, object_id)
+        self._pk_or_404(self.model.history.model, version_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class PatientSearchMixin:

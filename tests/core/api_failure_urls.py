@@ -2,12 +2,13 @@
 
 import psycopg
 import redis
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.db import connection, transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import path
 
 from riskplatform.core.net import free_port
-from riskplatform.urls import handler404, handler500, urlpatterns  # noqa: F401
+from riskplatform.urls import handler400, handler403, handler404, handler500, urlpatterns  # noqa: F401
 
 
 def database_unreachable(request):
@@ -28,11 +29,33 @@ def bug(request):
     return HttpResponse(str(1 / 0))
 
 
+def bad_request(request):
+    raise BadRequest("The x parameter is not a number.")
+
+
+def suspicious(request):
+    raise SuspiciousOperation("details for the security log only")
+
+
+def forbidden(request):
+    raise PermissionDenied
+
+
+def missing(request):
+    raise Http404("no such thing")
+
+
 urlpatterns = [
     path("api/test/database-unreachable/", database_unreachable),
     path("api/test/statement-timeout/", statement_timeout),
     path("api/test/broker-unreachable/", broker_unreachable),
     path("api/test/bug/", bug),
     path("pages/test/bug/", bug),
+    path("api/test/bad-request/", bad_request),
+    path("api/test/suspicious/", suspicious),
+    path("api/test/forbidden/", forbidden),
+    path("api/test/missing/", missing),
+    path("pages/test/bad-request/", bad_request),
+    path("pages/test/forbidden/", forbidden),
     *urlpatterns,
 ]

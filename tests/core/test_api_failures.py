@@ -59,6 +59,30 @@ def test_an_unknown_api_path_is_a_json_404(client):
     assert response.json() == {"errors": {"__all__": ["There is no such API endpoint."]}}
 
 
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("/api/test/bad-request/", 400, "The x parameter is not a number."),
+        ("/api/test/suspicious/", 400, "The request is not valid."),
+        ("/api/test/forbidden/", 403, "This request is not allowed."),
+        ("/api/test/missing/", 404, "There is no such API endpoint."),
+    ],
+)
+def test_client_errors_raised_in_an_api_view_are_json(client, path, status, message):
+    response = client.get(path)
+    assert response.status_code == status
+    assert response.json() == {"errors": {"__all__": [message]}}
+
+
+@pytest.mark.parametrize(
+    ("path", "status"), [("/pages/test/bad-request/", 400), ("/pages/test/forbidden/", 403)]
+)
+def test_pages_keep_djangos_client_error_pages(client, path, status):
+    response = client.get(path)
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("text/html")
+
+
 def test_a_failure_outside_the_view_is_json_too():
     # Django calls handler500 while handling an exception raised in a middleware.
     request = RequestFactory().post("/api/patients/")

@@ -67,23 +67,28 @@ def test_the_writer_round_trips_payloads_with_their_tabs_and_returns():
     assert read[3][0] == "'\t=1+1" and read[4][0] == "'\r=1+1"
 
 
+def flagged_cardio_patient(*, external_id: str, version) -> None:
+    """A CARDIO patient on the 30-day worklist whose intervention costs more than it saves;
+    `version` a real model: the export explains each row's risk."""
+    cardio = Department.objects.get(department_code="CARDIO")
+    patient = PatientFactory(department=cardio, external_id=external_id, annual_cost=1000)
+    PatientFeaturesFactory(patient=patient)
+    prediction = PredictionFactory(
+        patient=patient, model_version=version, risk_score=Decimal("0.8000")
+    )
+    FinancialProjectionFactory(prediction=prediction, intervention_cost=Decimal("600.00"))
+
+
 @pytest.mark.django_db
 def test_the_worklist_export_neutralises_external_ids_and_keeps_money_numeric(
     client, active_version
 ):
-    version = active_version  # a real model: the export explains each row's risk
-    cardio = Department.objects.get(department_code="CARDIO")
     # A tab or a carriage return cannot be stored in an external_id any more (CHECK
     # patients_external_id_printable); the writer's own test above covers them.
     stored = [p for p in PAYLOADS if unprintable_reason(p) is None]
     assert len(stored) == len(PAYLOADS) - 2
     for payload in stored:
-        patient = PatientFactory(department=cardio, external_id=payload, annual_cost=1000)
-        PatientFeaturesFactory(patient=patient)
-        prediction = PredictionFactory(
-            patient=patient, model_version=version, risk_score=Decimal("0.8000")
-        )
-        FinancialProjectionFactory(prediction=prediction, intervention_cost=Decimal("600.00"))
+        flagged_cardio_patient(external_id=payload, version=active_version)
     client.force_login(user_with_role("cardio", Role.COORDINATOR, ("CARDIO",)))
     response = client.get(reverse("worklist-export", args=["CARDIO", "30_day"]))
     assert response.status_code == 200

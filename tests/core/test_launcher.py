@@ -70,6 +70,40 @@ def test_it_says_what_it_started_and_marks_it(tmp_path):
     ]
 
 
+# Run under the launcher: what a child process of the platform can do with the Redis it got.
+REDIS_CHILD = """
+import os, redis
+url = os.environ["REDIS_URL"]
+print(redis.Redis.from_url(url).ping())
+anonymous = redis.Redis.from_url("redis://" + url.split("@", 1)[1])
+try:
+    anonymous.set("x", "1")
+    print("anonymous write accepted")
+except redis.AuthenticationError:
+    print("anonymous refused")
+"""
+
+
+def test_the_embedded_redis_requires_its_generated_password(tmp_path):
+    env = _given(REDIS_URL=None)
+    command = [*LAUNCHER, "--data-dir", str(tmp_path), "--", sys.executable, "-c", REDIS_CHILD]
+    runs = [
+        subprocess.run(  # noqa: S603
+            command, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+        )
+        for _ in range(2)
+    ]
+    password_file = tmp_path / "redis_password"
+    password = password_file.read_text()
+    assert len(password) >= 32
+    assert password_file.stat().st_mode & 0o777 == 0o600
+    for done in runs:  # the second start takes the same kept password
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split("\n")[:2] == ["True", "anonymous refused"]
+        assert password not in done.stderr  # the notice names the file, not the password
+        assert f"password in {password_file}" in done.stderr
+
+
 def test_with_everything_given_it_starts_nothing_and_marks_nothing(tmp_path):
     done = _launch(tmp_path, "--quiet", env=_given())
     assert (done.returncode, done.stderr) == (0, "")

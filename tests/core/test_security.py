@@ -1,6 +1,7 @@
 """The security baseline: production settings pass `check --deploy`, every page carries the
 content security policy and needs no inline code, repeated failed logins lock the
-username + address pair, passwords are validated, sessions are short-lived and secure."""
+username + address pair and, spread over many addresses, the username, passwords are judged
+by zxcvbn too, sessions are short-lived and secure."""
 
 import runpy
 import secrets
@@ -48,6 +49,7 @@ SETTINGS_ENV = (
     "SESSION_IDLE_SECONDS",
     "SESSION_MAX_SECONDS",
     "AXES_FAILURE_LIMIT",
+    "AXES_USERNAME_FAILURE_LIMIT",
     "AXES_COOLOFF_MINUTES",
     "EMAIL_BACKEND",
 )
@@ -285,20 +287,113 @@ def test_the_lock_lifts_after_the_cool_off_or_when_an_admin_resets_it(client):
     assert _post_login(client, url, PASSWORD).status_code == 302
 
 
+def test_distributed_guessing_locks_the_username_on_every_address(client):
+    # Four failures from each of ten addresses: under the pair limit everywhere.
+    _user()
+    _user("dave")
+    url = reverse("login")
+    answers = [
+        _post_login(client, url, f"guess {i}", address=f"10.1.0.{i % 10}").status_code
+        for i in range(40)
+    ]
+    limit = settings.AXES_USERNAME_FAILURE_LIMIT
+    assert settings.AXES_FAILURE_LIMIT < limit <= 40
+    assert answers[: limit - 1] == [200] * (limit - 1)
+    assert set(answers[limit - 1 :]) == {429}
+
+    # The right password from an address that never failed: refused while locked.
+    locked = _post_login(client, url, PASSWORD, address="192.0.2.77")
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in client.session
+    # Another user is unaffected.
+    dave = client.post(url, {"username": "dave", "password": PASSWORD}, REMOTE_ADDR="10.1.0.1")
+    assert dave.status_code == 302
+    client.logout()
+
+    call_command("axes_reset_username", "carol")
+    assert _post_login(client, url, PASSWORD, address="192.0.2.77").status_code == 302
+
+
+def test_a_success_does_not_forgive_the_other_addresses_failures(client):
+    _user()
+    url = reverse("login")
+    limit = settings.AXES_USERNAME_FAILURE_LIMIT
+    for i in range(limit - 1):
+        _post_login(client, url, "wrong password", address=f"10.2.0.{i % 10}")
+    assert _post_login(client, url, PASSWORD, address="10.9.9.9").status_code == 302
+    client.logout()
+    # Only the succeeding address's count was cleared: one more guess elsewhere locks.
+    assert _post_login(client, url, "wrong password", address="10.2.0.1").status_code == 429
+
+
+def test_a_username_longer_than_the_column_is_an_ordinary_failure(client):
+    response = client.post(reverse("login"), {"username": "a" * 100_000, "password": "x"})
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().username == "a" * 255
+
+
 # Passwords
+
+WEAK_PASSWORDS = [
+    "Sh0rt!pass",
+    "password1234",
+    "123456789012345",
+    "carol-the-user",
+    "pw_user_pw_user",
+    "pw_user12345678",
+    "aaaaaaaaaaaa",
+    "abcdefghijkl",
+    "qwertyuiopasdf",
+    "Passw0rd!Passw0rd",
+    "iloveyou12345",
+]
+
+
+@pytest.mark.parametrize("password", WEAK_PASSWORDS)
+def test_weak_passwords_are_rejected(password):
+    from django.contrib.auth.models import User
+
+    user = User(username="carol-the-user")
+    if password.startswith("pw_user"):
+        user = User(username="pw_user", email="pw_user@example.org")
+    with pytest.raises(ValidationError):
+        validate_password(password, user=user)
+
+
+@pytest.mark.parametrize(
+    ("password", "advice"),
+    [
+        ("aaaaaaaaaaaa", 'Repeats like "aaa" are easy to guess.'),
+        ("abcdefghijkl", 'Sequences like "abc" or "6543" are easy to guess.'),
+        ("pw_user_pw_user", "avoid your username"),
+    ],
+)
+def test_the_refusal_says_why(password, advice):
+    from django.contrib.auth.models import User
+
+    with pytest.raises(ValidationError) as refused:
+        validate_password(password, user=User(username="pw_user"))
+    [message] = [m for m in refused.value.messages if m.startswith("This password is too easy")]
+    assert advice in message
+
+
+def test_zxcvbn_alone_refuses_what_djangos_validators_pass():
+    from django.contrib.auth.models import User
+
+    from riskplatform.core.passwords import ZxcvbnValidator
+
+    user = User(username="pw_user")
+    for password in WEAK_PASSWORDS[4:]:
+        with pytest.raises(ValidationError):
+            ZxcvbnValidator().validate(password, user=user)
 
 
 @pytest.mark.parametrize(
     "password",
-    ["Sh0rt!pass", "password1234", "123456789012345", "carol-the-user"],
-    ids=["short", "common", "numeric", "like-the-username"],
+    [PASSWORD, "tangerine obelisk quietly 7", "Q" + "correct horse battery staple " * 10],
+    ids=["passphrase", "another", "longer-than-zxcvbn-reads"],
 )
-def test_weak_passwords_are_rejected(password):
+def test_a_long_uncommon_passphrase_is_accepted(password):
     from django.contrib.auth.models import User
 
-    with pytest.raises(ValidationError):
-        validate_password(password, user=User(username="carol-the-user"))
-
-
-def test_a_long_uncommon_passphrase_is_accepted():
-    validate_password(PASSWORD)
+    validate_password(password, user=User(username="pw_user"))

@@ -56,6 +56,7 @@ def test_serve_platform_starts_everything_and_stops_on_ctrl_c(tmp_path):
         login_line = server.stdout.readline()
         assert login_line.startswith("Admin login: smoke-admin / "), login_line
         assert (tmp_path / "admin_password").read_text() in login_line
+        assert "created now" in login_line
 
         # The port opens before the gunicorn worker has booted: on a busy machine that takes time.
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=60) as page:
@@ -77,6 +78,24 @@ def test_serve_platform_starts_everything_and_stops_on_ctrl_c(tmp_path):
         output, _ = server.communicate(timeout=60)
     assert server.returncode == 0, output
     assert "Stopped web, worker and beat." in output
+
+
+@pytest.mark.django_db
+def test_the_admin_password_is_printed_on_the_start_that_creates_the_admin_only(tmp_path):
+    from riskplatform.core.management.commands.serve_platform import admin_login_line
+    from riskplatform.core.services import admin_user_ensure
+
+    credentials = tmp_path / "admin_password"
+    first = admin_user_ensure(username="first-admin", credentials_path=credentials)
+    assert first and credentials.read_text() == first
+    assert credentials.stat().st_mode & 0o777 == 0o600
+    assert first in admin_login_line("first-admin", first, credentials)
+
+    again = admin_user_ensure(username="first-admin", credentials_path=credentials)
+    assert again is None
+    line = admin_login_line("first-admin", again, credentials)
+    assert line == f"Admin login: first-admin (password in {credentials})"
+    assert first not in line
 
 
 class _Lines:

@@ -6,6 +6,7 @@ is restarted (riskplatform/core/supervisor.py); Ctrl-C or SIGTERM stops all thre
 
 import os
 import signal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -43,10 +44,9 @@ class Command(BaseCommand):
             self.stdout.write("First start: loading the demo cohort (about half a minute)…")
             demo_bootstrap(out_dir=data_dir / "demo", changed_by="system:first-start",
                            progress=self.stdout.write)  # fmt: skip
-        username, password = admin_user_ensure(
-            username=os.environ.get("ADMIN_USERNAME", "admin"),
-            credentials_path=data_dir / "admin_password",
-        )
+        username = os.environ.get("ADMIN_USERNAME", "admin")
+        credentials = data_dir / "admin_password"
+        password = admin_user_ensure(username=username, credentials_path=credentials)
 
         supervisor = Supervisor(
             platform_commands(host=host, port=port, web_workers=web_workers,
@@ -62,12 +62,12 @@ class Command(BaseCommand):
         # Print the URL only once the web server accepts connections.
         alive = lambda: supervisor.alive("web") and not supervisor.stopping.is_set()  # noqa: E731
         if port_wait(host, port, alive=alive):
-            login = f"{username} / {password}" if password else f"{username} (password set earlier)"
+            login = admin_login_line(username, password, credentials)
             # One write, so that the children's log lines cannot land inside the block.
             self.stdout.write("\n".join([
                 self.style.SUCCESS(f"\nRisk platform running at http://{host}:{port}/workspace/"),
                 f"Admin site: http://{host}:{port}/admin/",
-                f"Admin login: {login}",
+                login,
                 "Press Ctrl-C to stop.\n",
             ]))  # fmt: skip
             self.stdout.flush()
@@ -75,3 +75,12 @@ class Command(BaseCommand):
         self.stdout.write("Stopped web, worker and beat.")
         if exit_code:
             raise SystemExit(exit_code)
+
+
+def admin_login_line(username: str, password: str | None, credentials: Path) -> str:
+    """The password once, on the start that created it; later starts say where it is."""
+    if password:
+        return f"Admin login: {username} / {password} (created now; also kept in {credentials})"
+    if credentials.exists():
+        return f"Admin login: {username} (password in {credentials})"
+    return f"Admin login: {username} (password set earlier)"
