@@ -191,7 +191,9 @@ def test_intervention_planning_takes_only_its_tiers(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_six_concurrent_submissions_of_one_new_external_id_make_one_patient(active_version):
+def test_six_concurrent_submissions_of_one_new_external_id_make_one_patient(
+    reference_data, active_version
+):
     token = api_client_create(name="ehr")[1]
     body = json.dumps(_payload(external_id="RACE-1"))
     start = threading.Barrier(6)
