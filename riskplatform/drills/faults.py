@@ -49,11 +49,11 @@ def fault_kill(d: Drill) -> FaultResult:
     run = run_planned(version=version, chunk_size=d.chunk_size)
     with d.worker("w1") as w1, d.worker("w2"):
         run_dispatched(run, copies=2)
-        d.warmed_up(run)
-        # Freeze w1 where it is; kill it only while it holds a chunk (it nearly always does).
-        deadline = time.monotonic() + 60
+        # Freeze w1 where it is; kill it only while it holds a chunk and another chunk has
+        # been written (mid-run). Polled from the start: small chunks take milliseconds.
+        deadline = time.monotonic() + 120
         while not (held := _frozen_holding(d, w1, run.pk)) and time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.02)
         if not held:
             raise RuntimeError("w1 never held a chunk")
         chunk_no, _, token = held[0]
@@ -74,7 +74,7 @@ def fault_kill(d: Drill) -> FaultResult:
 
 def _frozen_holding(d: Drill, worker, run_id: int) -> list:
     _family_signal(worker, signal.SIGSTOP)
-    held = d.held_by(run_id, "w1@drill")
+    held = d.held_by(run_id, "w1@drill") if d.chunks_done(run_id) else []
     if not held:
         _family_signal(worker, signal.SIGCONT)
     return held
@@ -87,13 +87,20 @@ def fault_pause(d: Drill) -> FaultResult:
     barrier = d.postgres.connect(autocommit=False)
     try:
         with d.worker("w1") as w1, d.worker("w2"):
-            run_dispatched(run, copies=2)
-            d.warmed_up(run)
             # Hold every claimer inside its feature read (after its claim, before its writing
             # transaction) by locking the features table, so the pause lands between the two.
+            # Locked before the workers start: small chunks are written faster than a poll.
             barrier.execute("LOCK TABLE patient_features IN ACCESS EXCLUSIVE MODE")
-            wait_until(lambda: _all_holders_wait(d, run.pk), timeout=120, every=0.1,
-                       message="w1 blocked in its feature read")  # fmt: skip
+            run_dispatched(run, copies=2)
+            try:
+                wait_until(lambda: _all_holders_wait(d, run.pk), timeout=120, every=0.1)
+            except AssertionError as exc:
+                state = d.query("SELECT chunk_no, status, lease_holder FROM scoring_chunks "
+                                "WHERE run_id = %s AND status <> 'done'", [run.pk])  # fmt: skip
+                locks = d.query("SELECT pid, mode, granted FROM pg_locks "
+                                "WHERE relation = 'patient_features'::regclass")  # fmt: skip
+                raise AssertionError(f"w1 not blocked in its feature read: chunks {state}, "
+                                     f"locks {locks}") from exc  # fmt: skip
             chunk_no, holder, token = d.held_by(run.pk, "w1@drill")[0]
             pid = int(holder.split(":")[1])
             os.kill(pid, signal.SIGSTOP)  # the process that holds the lease, mid-chunk
@@ -112,10 +119,10 @@ def fault_pause(d: Drill) -> FaultResult:
             w1.wait_for_log(refused, timeout=120)
     finally:
         barrier.close()
-    line = next(line for line in w1.log().splitlines() if re.search(refused, line))
+    line = re.search(rf"chunk {chunk_no} of run {run.pk} was reclaimed.*", w1.log()).group(0)
     note = (f"w1's process {pid} paused holding chunk {chunk_no}; taken over "
             f"{taken_over:.1f} s later; run completed {ended:.1f} s after the pause; after "
-            f"SIGCONT: {line.split(': ', 1)[-1].strip()}")  # fmt: skip
+            f"SIGCONT: {line.strip()}")  # fmt: skip
     return _result("SIGSTOP past lease", _census(run.pk, version), taken_over, note)
 
 
@@ -156,9 +163,9 @@ def fault_redis(d: Drill) -> FaultResult:
         pids = {w1.pid, w2.pid}
         run_dispatched(run, copies=2)
         d.warmed_up(run)
+        restarted = time.monotonic()
         d.redis.restart()
-        back = time.monotonic()
-        ended = d.run_ended(run.pk) - back
+        ended = d.run_ended(run.pk) - restarted
         survived = w1.alive() and w2.alive() and {w1.pid, w2.pid} == pids
     note = (f"run completed {ended:.1f} s after the restart; both workers "
             f"{'kept running (same pids)' if survived else 'did NOT survive'}")  # fmt: skip

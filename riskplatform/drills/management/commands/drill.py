@@ -53,8 +53,9 @@ class Command(BaseCommand):
             raise CommandError(f"unknown faults {unknown}; choose from {','.join(FAULT_NAMES)}")
         say = self._say
         started = time.monotonic()
-        say(f"fault drill {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {options['patients']:,} "
-            f"patients, chunks of {options['chunk_size']:,}, faults {','.join(faults)}")  # fmt: skip
+        patients, chunk_size = options["patients"], options["chunk_size"]
+        say(f"fault drill {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {patients:,} patients, "
+            f"chunks of {chunk_size:,}, faults {','.join(faults)}")  # fmt: skip
         say(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.1f} "
             f"GiB, {platform.platform()}; separate processes (w1, w2, beat, web), no "
             "network namespaces")  # fmt: skip
@@ -64,8 +65,8 @@ class Command(BaseCommand):
         for line in settings_lines():
             say(f"  {line}")
         say("")
-        drill = Drill(patients=options["patients"], chunk_size=options["chunk_size"],
-                      outage=options["outage"], beats_seconds=options["beats_seconds"], say=say)  # fmt: skip
+        drill = Drill(patients=patients, chunk_size=chunk_size, outage=options["outage"],
+                      beats_seconds=options["beats_seconds"], say=say)  # fmt: skip
         results = []
         with drill.servers():
             drill.prepare()
@@ -86,8 +87,9 @@ class Command(BaseCommand):
             say(line)
         say("")
         failed = [r.fault for r in results if not r.passed]
-        say(f"{len(results) - len(failed)} of {len(results)} faults passed in "
-            f"{time.monotonic() - started:.0f} s" + (f"; FAILED: {', '.join(failed)}" if failed else ""))  # fmt: skip
+        summary = f"{len(results) - len(failed)} of {len(results)} faults passed in "
+        summary += f"{time.monotonic() - started:.0f} s"
+        say(summary + (f"; FAILED: {', '.join(failed)}" if failed else ""))
         if failed:
             sys.stdout.flush()
             sys.exit(1)
