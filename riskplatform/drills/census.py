@@ -7,16 +7,17 @@ CENSUS_SQL = """
 WITH planned AS (SELECT unnest(patient_ids) AS patient_id FROM scoring_chunks
                  WHERE run_id = %(run)s),
      rows AS (SELECT patient_id, prediction_window, superseded_at FROM predictions
-              WHERE model_version = %(version)s)
+              WHERE model_version = %(version)s),
+     current AS (SELECT patient_id, count(*) AS n FROM rows WHERE superseded_at IS NULL
+                 GROUP BY patient_id)
 SELECT
   (SELECT count(*) FROM planned),
   (SELECT count(*) FROM rows),
   (SELECT count(*) FROM rows WHERE superseded_at IS NULL),
   (SELECT count(*) FROM (SELECT 1 FROM rows GROUP BY patient_id, prediction_window
                          HAVING count(*) > 1) twice),
-  (SELECT count(*) FROM planned pl
-    WHERE (SELECT count(*) FROM rows r WHERE r.patient_id = pl.patient_id
-             AND r.superseded_at IS NULL) <> 3),
+  (SELECT count(*) FROM planned pl LEFT JOIN current USING (patient_id)
+    WHERE coalesce(current.n, 0) <> 3),
   (SELECT count(*) FROM financial_projections fp JOIN predictions p USING (prediction_id)
     WHERE p.model_version = %(version)s),
   r.status, r.patients_total, r.patients_scored, r.predictions_written, r.projections_written,
@@ -74,16 +75,17 @@ VERSION_CENSUS_SQL = """
 WITH planned AS (SELECT unnest(c.patient_ids) AS patient_id FROM scoring_chunks c
                  JOIN scoring_runs r USING (run_id) WHERE r.model_version = %(version)s),
      rows AS (SELECT patient_id, prediction_window, superseded_at FROM predictions
-              WHERE model_version = %(version)s)
+              WHERE model_version = %(version)s),
+     current AS (SELECT patient_id, count(*) AS n FROM rows WHERE superseded_at IS NULL
+                 GROUP BY patient_id)
 SELECT
   (SELECT count(*) FROM planned),
   (SELECT count(*) FROM rows),
   (SELECT count(*) FROM rows WHERE superseded_at IS NULL),
   (SELECT count(*) FROM (SELECT 1 FROM rows GROUP BY patient_id, prediction_window
                          HAVING count(*) > 1) twice),
-  (SELECT count(*) FROM patients p
-    WHERE (SELECT count(*) FROM rows r WHERE r.patient_id = p.patient_id
-             AND r.superseded_at IS NULL) <> 3),
+  (SELECT count(*) FROM patients p LEFT JOIN current USING (patient_id)
+    WHERE coalesce(current.n, 0) <> 3),
   (SELECT count(*) FROM financial_projections fp JOIN predictions p USING (prediction_id)
     WHERE p.model_version = %(version)s),
   CASE WHEN bool_and(r.status = 'succeeded') THEN 'succeeded' ELSE string_agg(DISTINCT

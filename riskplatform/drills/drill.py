@@ -189,11 +189,14 @@ class Drill:
         wait_until(lambda: self.chunks_done(run.pk) >= enough, timeout=300,
                    every=0.2, message=f"{enough} chunks written")  # fmt: skip
 
+    def run_over(self, run_id: int) -> bool:
+        sql = "SELECT status FROM scoring_runs WHERE run_id = %s"
+        return self.query(sql, [run_id])[0][0] in ("succeeded", "failed")
+
     def run_ended(self, run_id: int, *, timeout: float = 600) -> float:
         """Wait for the run to succeed or fail; returns the monotonic time it was seen."""
-        sql = "SELECT status FROM scoring_runs WHERE run_id = %s"
-        wait_until(lambda: self.query(sql, [run_id])[0][0] in ("succeeded", "failed"),
-                   timeout=timeout, every=0.2, message=f"run {run_id} to end")  # fmt: skip
+        wait_until(lambda: self.run_over(run_id), timeout=timeout, every=0.2,
+                   message=f"run {run_id} to end")  # fmt: skip
         return time.monotonic()
 
     def held_by(self, run_id: int, node: str) -> list[tuple[int, str, int]]:

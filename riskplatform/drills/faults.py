@@ -49,13 +49,13 @@ def fault_kill(d: Drill) -> FaultResult:
     run = run_planned(version=version, chunk_size=d.chunk_size)
     with d.worker("w1") as w1, d.worker("w2"):
         run_dispatched(run, copies=2)
-        # Freeze w1 where it is; kill it only while it holds a chunk and another chunk has
-        # been written (mid-run). Polled from the start: small chunks take milliseconds.
+        # Kill w1 while it holds a chunk and another chunk has been written (mid-run):
+        # seen holding one, it is frozen and looked at again, then killed.
         deadline = time.monotonic() + 120
-        while not (held := _frozen_holding(d, w1, run.pk)) and time.monotonic() < deadline:
+        while not (held := _frozen_holding(d, w1, run.pk)):
+            if time.monotonic() > deadline or d.run_over(run.pk):
+                raise RuntimeError("w1 never held a chunk mid-run")
             time.sleep(0.02)
-        if not held:
-            raise RuntimeError("w1 never held a chunk")
         chunk_no, _, token = held[0]
         _family_signal(w1, signal.SIGKILL)
         killed = time.monotonic()
@@ -73,8 +73,10 @@ def fault_kill(d: Drill) -> FaultResult:
 
 
 def _frozen_holding(d: Drill, worker, run_id: int) -> list:
+    if not (d.chunks_done(run_id) and d.held_by(run_id, "w1@drill")):
+        return []
     _family_signal(worker, signal.SIGSTOP)
-    held = d.held_by(run_id, "w1@drill") if d.chunks_done(run_id) else []
+    held = d.held_by(run_id, "w1@drill")
     if not held:
         _family_signal(worker, signal.SIGCONT)
     return held
