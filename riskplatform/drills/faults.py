@@ -59,9 +59,15 @@ def fault_kill(d: Drill) -> FaultResult:
         chunk_no, _, token = held[0]
         _family_signal(w1, signal.SIGKILL)
         killed = time.monotonic()
-        sql = "SELECT fencing_token FROM scoring_chunks WHERE run_id = %s AND chunk_no = %s"
-        wait_until(lambda: d.query(sql, [run.pk, chunk_no])[0][0] > token, timeout=LEASE + 120,
-                   every=0.1, message="the dead worker's chunk taken over")  # fmt: skip
+        sql = ("SELECT fencing_token, status FROM scoring_chunks WHERE run_id = %s "
+               "AND chunk_no = %s")  # fmt: skip
+        try:
+            wait_until(lambda: d.query(sql, [run.pk, chunk_no])[0][0] > token,
+                       timeout=LEASE + 120, every=0.1)  # fmt: skip
+        except AssertionError as exc:
+            state = d.query(sql, [run.pk, chunk_no])[0]
+            raise AssertionError(f"chunk {chunk_no} of the dead w1 not taken over (token, "
+                                 f"status: {state}, was {token})") from exc  # fmt: skip
         taken_over = time.monotonic() - killed
         ended = d.run_ended(run.pk) - killed
     holder = d.query("SELECT split_part(lease_holder, ':', 1) FROM scoring_chunks "
@@ -73,11 +79,14 @@ def fault_kill(d: Drill) -> FaultResult:
 
 
 def _frozen_holding(d: Drill, worker, run_id: int) -> list:
-    if not (d.chunks_done(run_id) and d.held_by(run_id, "w1@drill")):
+    seen = d.held_by(run_id, "w1@drill") if d.chunks_done(run_id) else []
+    if not seen:
         return []
     _family_signal(worker, signal.SIGSTOP)
+    time.sleep(0.3)  # a commit already sent when it froze lands meanwhile
     held = d.held_by(run_id, "w1@drill")
-    if not held:
+    if not held or held[0] != seen[0]:
+        held = []
         _family_signal(worker, signal.SIGCONT)
     return held
 
@@ -284,3 +293,8 @@ FAULTS = {
     "beats": fault_beats,
     "api": fault_api,
 }
+# The table's name of each fault (also for the row of a fault that raised).
+TITLES = {
+    "kill": "kill -9 worker", "pause": "SIGSTOP past lease", "postgres": "PostgreSQL down",
+    "redis": "Redis restart", "beats": "two beats", "api": "API, database stopped",
+}  # fmt: skip

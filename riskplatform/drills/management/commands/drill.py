@@ -45,7 +45,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         from riskplatform.drills.drill import RESULT_HEADER, Drill, settings_lines, table_lines
-        from riskplatform.drills.faults import FAULTS
+        from riskplatform.drills.faults import FAULTS, TITLES
 
         faults = [name.strip() for name in options["faults"].split(",") if name.strip()]
         unknown = sorted(set(faults) - set(FAULTS))
@@ -78,7 +78,8 @@ class Command(BaseCommand):
                     say(traceback.format_exc())
                     from riskplatform.drills.drill import FaultResult
 
-                    result = FaultResult(name, 0, 0, 0, 0, None, None, False, f"error: {exc}")
+                    result = FaultResult(TITLES[name], 0, 0, 0, 0, None, None, False,
+                                         f"error: {exc}")  # fmt: skip
                 results.append(result)
                 say(f"{name}: {'pass' if result.passed else 'FAIL'} in "
                     f"{time.monotonic() - fault_started:.0f} s: {result.note}")  # fmt: skip
