@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "patients",
     "predictions",
     "finance",
+    # Tooling (bin/manage drill): nothing in the apps above imports it.
+    "riskplatform.drills",
 ]
 
 MIDDLEWARE = [

@@ -72,7 +72,7 @@ def _report(path):
 
 
 def _wait_for_report(path, process, timeout=60):
-    from tests.faults.postgres import wait_until
+    from riskplatform.drills.postgres import wait_until
 
     wait_until(
         lambda: path.exists() and path.stat().st_size > 0,

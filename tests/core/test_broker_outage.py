@@ -11,7 +11,7 @@ from django.urls import reverse
 from finance import refresh
 from predictions.matviews import OrgTierSummary
 from riskplatform.celery import app
-from tests.faults.servers import PrivateRedis
+from riskplatform.drills.servers import PrivateRedis
 
 pytestmark = pytest.mark.celery_worker
 

@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from tests.faults.processes import celery_worker
-from tests.faults.servers import PrivateRedis
+from riskplatform.drills.processes import celery_worker
+from riskplatform.drills.servers import PrivateRedis
 
 pytestmark = pytest.mark.celery_worker
 
@@ -30,7 +30,9 @@ def broker(tmp_path):
 def worker(transactional_db, tmp_path, broker):
     # Concurrency 2: with a task running the consumer still waits on BRPOP for another one,
     # which is what the drill's worker was doing when the broker went away.
-    with celery_worker(tmp_path, redis_url=broker.url, concurrency=2) as worker:
+    with celery_worker(
+        tmp_path, redis_url=broker.url, concurrency=2, include=("tests.faults.tasks",)
+    ) as worker:
         yield worker
 
 

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.core.management.commands import migrate as migrate_command
 from django.db import connection
 
+from riskplatform.drills.postgres import PrivatePostgres
 from tests.db_roles import suite_roles
-from tests.faults.postgres import PrivatePostgres
 
 
 def _show(cursor, name: str) -> str:

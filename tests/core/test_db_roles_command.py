@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from riskplatform.core.db_roles import connection_role_problems
-from tests.faults.postgres import BIN
+from riskplatform.drills.postgres import BIN
 
 
 def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:

@@ -1,12 +1,12 @@
-"""The fault-test helpers themselves (tests/faults): a real beat and a real worker on a Redis
+"""The fault-test helpers themselves (riskplatform/drills): a real beat and a real worker on a Redis
 of their own, reading the test's committed rows from the test database."""
 
 import json
 
 import pytest
 
-from tests.faults.processes import celery_beat, celery_worker
-from tests.faults.servers import PrivateRedis
+from riskplatform.drills.processes import celery_beat, celery_worker
+from riskplatform.drills.servers import PrivateRedis
 
 
 @pytest.mark.celery_worker
@@ -23,7 +23,9 @@ def test_beat_sends_a_scheduled_task_that_a_worker_process_runs(transactional_db
     broker.start()
     try:
         with (
-            celery_worker(tmp_path, redis_url=broker.url, concurrency=1) as worker,
+            celery_worker(
+                tmp_path, redis_url=broker.url, include=("tests.faults.tasks",)
+            ) as worker,
             celery_beat(tmp_path, redis_url=broker.url) as beat,
         ):
             worker.wait_until(journal.exists, "a note sent by beat", timeout=20)

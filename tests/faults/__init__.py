@@ -1,1 +1,2 @@
-"""Fault-injection helpers: private servers that can be stopped, real Celery processes."""
+"""Multi-process fault tests; their helpers live in riskplatform/drills/ (shared with the
+fault drill, bin/manage drill)."""

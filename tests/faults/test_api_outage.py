@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from riskplatform.core.api_auth import api_client_create
-from tests.faults.postgres import wait_until
-from tests.faults.web import api_post, web_server
+from riskplatform.drills.postgres import wait_until
+from riskplatform.drills.web import api_post, web_server
 from tests.patients.csv_files import row
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,16 +14,16 @@ import pytest
 from django.db import connection, transaction
 
 from riskplatform.celery import app
-from tests.faults.census import run_census
-from tests.faults.population import (
+from riskplatform.drills.census import run_census
+from riskplatform.drills.population import (
     chunk_holders,
     population_create,
     run_dispatched,
     run_planned,
     toy_version_activate,
 )
-from tests.faults.postgres import wait_until
-from tests.faults.processes import celery_beat, celery_worker
+from riskplatform.drills.postgres import wait_until
+from riskplatform.drills.processes import celery_beat, celery_worker
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.faults]
 
@@ -230,7 +230,7 @@ def _lease_expired(run_id: int, chunk_no: int) -> bool:
 def test_a_run_resumes_by_itself_after_postgresql_was_down_for_30_seconds(scoring, tmp_path):
     """Workers and beat on a private PostgreSQL, stopped (immediate: a crash) mid-run."""
     from riskplatform.core.db import database_url
-    from tests.faults.postgres import PrivatePostgres
+    from riskplatform.drills.postgres import PrivatePostgres
 
     population_create(3000)
     run = run_planned(chunk_size=50)
@@ -279,8 +279,8 @@ def test_workers_keep_running_through_a_redis_restart_and_a_lost_queued_run_comp
 ):
     from predictions.scoring_runs import scoring_run_create, scoring_run_dispatch
     from predictions.services import model_version_register
-    from tests.faults.processes import celery_client
-    from tests.faults.servers import PrivateRedis
+    from riskplatform.drills.processes import celery_client
+    from riskplatform.drills.servers import PrivateRedis
 
     population_create(3000)
     first = run_planned(chunk_size=50)

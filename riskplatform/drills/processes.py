@@ -1,4 +1,4 @@
-"""Real Celery worker and beat processes for fault tests.
+"""Real Celery worker and beat processes for fault tests and the fault drill.
 
     with celery_worker(tmp_path, redis_url=broker.url, concurrency=2) as worker:
         worker.client.send_task("faults.note", args=[journal, "x"]).get(timeout=10)
@@ -9,15 +9,18 @@
 Each process is `python -m celery -A riskplatform ...` run from the repository with the
 project's settings, in a session of its own (a terminal's Ctrl-C does not reach it), and:
 
-- DATABASE_URL: the current one (host, port, user) naming the test database pytest-django
-  created, so the process sees what the test committed: use `transactional_db` (or
-  `django_db(transaction=True)`); a plain `db` test's rows stay inside its transaction;
+- DATABASE_URL: the current one (host, port, user) naming the database this process's
+  connection uses (in a test, the one pytest-django created), so the process sees what was
+  committed: in a test use `transactional_db` (or `django_db(transaction=True)`); a plain
+  `db` test's rows stay inside its transaction;
 - REDIS_URL: `redis_url`, by default the suite's broker (then `riskplatform.celery.app`
   reaches the process directly; purge the queue first if earlier tests may have left
   messages); `worker.client` is a Celery app on the given broker and result backend;
 - `env`: anything else, e.g. {"SCORING_WORKERS": "1"}.
 
-The worker also loads `tests.faults.tasks` (tasks that coordinate through files). It is
+`include` names extra task modules to load (the tests' `tests.faults.tasks`, which
+coordinate through files). A process runs in a session of its own unless `new_session` is
+false (the drill keeps its processes in its own process group, to stop them all at once). It is
 returned once it answers a ping to its own hostname, beat once it logs that it started. The
 handles give `pid`, `pool_pids()` (the worker's prefork children), `family()`, `signal()`, the
 log (`log_path`, `log()`, `wait_for_log()`, `wait_until()`), and put the log's tail into every
@@ -43,12 +46,13 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection
 
-REPOSITORY = Path(__file__).resolve().parents[2]
+REPOSITORY = Path(settings.BASE_DIR)
 _numbers = itertools.count(1)
 
 
-def database_url_for_tests() -> str:
-    """The current DATABASE_URL, naming the test database instead of the configured one."""
+def database_url_current() -> str:
+    """The current DATABASE_URL, naming the database the connection uses (in a test, the
+    test database instead of the configured one)."""
     parts = urlsplit(os.environ["DATABASE_URL"])
     return parts._replace(path="/" + quote(connection.settings_dict["NAME"])).geturl()
 
@@ -56,7 +60,7 @@ def database_url_for_tests() -> str:
 def celery_client(redis_url: str) -> Celery:
     """A Celery app with the project's settings on another broker and result backend
     (close() it when done)."""
-    client = Celery("riskplatform-faults", set_as_current=False)
+    client = Celery("riskplatform-drills", set_as_current=False)
     client.config_from_object("django.conf:settings", namespace="CELERY")
     client.conf.broker_url = client.conf.result_backend = redis_url
     return client
@@ -161,19 +165,20 @@ def _environment(redis_url: str, env: dict[str, str] | None) -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "riskplatform.settings",
-        "DATABASE_URL": database_url_for_tests(),
+        "DATABASE_URL": database_url_current(),
         "REDIS_URL": redis_url,
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
 
 
-def _start(command: list[str], environ: dict[str, str], log_path: Path) -> subprocess.Popen:
+def _start(command: list[str], environ: dict[str, str], log_path: Path, *,
+           new_session: bool = True) -> subprocess.Popen:  # fmt: skip
     with open(log_path, "ab") as log:
         return subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "celery", "-A", "riskplatform", *command],
             cwd=REPOSITORY, env=environ, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL, start_new_session=new_session,
         )  # fmt: skip
 
 
@@ -186,7 +191,9 @@ def celery_worker(
     concurrency: int = 1,
     pool: str = "prefork",
     queues: str | None = None,
+    include: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
+    new_session: bool = True,
     ready_timeout: float = 60.0,
     shutdown_timeout: float = 20.0,
 ) -> Iterator[CeleryWorker]:
@@ -197,11 +204,13 @@ def celery_worker(
     hostname = hostname or f"fault{number}-{os.getpid()}@localhost"
     log_path = Path(directory) / f"worker-{hostname.split('@')[0]}.log"
     command = ["worker", "--loglevel", "INFO", "--hostname", hostname, "--pool", pool,
-               "--concurrency", str(concurrency), "--include", "tests.faults.tasks"]  # fmt: skip
+               "--concurrency", str(concurrency)]  # fmt: skip
+    if include:
+        command += ["--include", ",".join(include)]
     if queues:
         command += ["--queues", queues]
     client = celery_client(redis_url)
-    popen = _start(command, _environment(redis_url, env), log_path)
+    popen = _start(command, _environment(redis_url, env), log_path, new_session=new_session)
     worker = CeleryWorker(f"worker {hostname}", popen, log_path, shutdown_timeout,
                           hostname=hostname, client=client)  # fmt: skip
     try:
@@ -218,6 +227,7 @@ def celery_beat(
     *,
     redis_url: str | None = None,
     env: dict[str, str] | None = None,
+    new_session: bool = True,
     ready_timeout: float = 60.0,
     shutdown_timeout: float = 10.0,
 ) -> Iterator[CeleryProcess]:
@@ -228,7 +238,7 @@ def celery_beat(
     log_path = Path(directory) / f"beat-{number}.log"
     pidfile = Path(directory) / f"beat-{number}.pid"
     command = ["beat", "--loglevel", "INFO", "--pidfile", str(pidfile)]
-    popen = _start(command, _environment(redis_url, env), log_path)
+    popen = _start(command, _environment(redis_url, env), log_path, new_session=new_session)
     beat = CeleryProcess(f"beat {number}", popen, log_path, shutdown_timeout)
     try:
         beat.wait_for_log(r"beat: Starting\.\.\.", timeout=ready_timeout)
