@@ -26,7 +26,7 @@ from tests.factories import (
 )
 from tests.outcome_factories import PredictionOutcomeFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the views refresh concurrently
+pytestmark = pytest.mark.django_db
 
 YESTERDAY = timezone.localdate() - dt.timedelta(days=1)
 
@@ -54,7 +54,7 @@ def _url(model, page: str, *args) -> str:
 
 
 @pytest.fixture
-def hospital(reference_data):
+def hospital(db):
     """A Cardiology and an Oncology patient, each with one record of every kind."""
     records = {}
     version = ModelVersionFactory(status=ModelStatus.ACTIVE)
@@ -87,7 +87,6 @@ def hospital(reference_data):
                 recorded_by="test",
             ),
         }
-    views_refresh(changed_by="test")
     return records
 
 
@@ -162,6 +161,7 @@ def test_the_department_filter_offers_only_the_coordinator_s_departments(client,
 
 
 def test_the_report_view_of_roi_positive_patients_is_scoped_too(client, users):
+    views_refresh(changed_by="test")
     assert RoiPositivePatient.objects.count() == 2
     client.force_login(users["cardio"])
     rows = client.get(_url(RoiPositivePatient, "changelist")).context["cl"].result_list
